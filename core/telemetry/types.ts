@@ -1,0 +1,45 @@
+// What the proxy engine reports. Implementations keep plain counters (no allocation per event);
+// exporters (adapters/shared/prometheus.ts) read them when scraped.
+
+export type Direction = "inbound" | "outbound";
+
+/** Per (direction, peer, target) TCP counters; `peer` is "src" for accepted and "dst" for opened connections. */
+export interface TcpMetrics {
+  opened(): void;
+  closed(): void;
+  read(bytes: number): void;
+  written(bytes: number): void;
+}
+
+export type Classification = "success" | "failure";
+
+/** Per (direction, authority) HTTP counters. */
+export interface HttpMetrics {
+  request(): void;
+  /** latencyMs: from the request head to the response head. */
+  response(status: number, classification: Classification, latencyMs: number): void;
+}
+
+export interface ProxyMetrics {
+  tcp(direction: Direction, peer: "src" | "dst", target: string): TcpMetrics;
+  http(direction: Direction, authority: string): HttpMetrics;
+}
+
+/** One access-log line (JSON) per request. */
+export interface AccessLogRecord {
+  /** ISO-8601 time the request started. */
+  time: string;
+  direction: Direction;
+  method: string;
+  authority: string;
+  path: string;
+  status: number;
+  /** Milliseconds from request head to response end. */
+  duration_ms: number;
+  /** host:port of the endpoint that answered, or "" for proxy-made responses. */
+  endpoint: string;
+  request_bytes: number;
+  response_bytes: number;
+  /** x-meshlet-error of a proxy-made response, when there is one. */
+  error?: string;
+}
