@@ -53,7 +53,13 @@ export type Http1ErrorCode =
   | "UNSUPPORTED_TRANSFER_ENCODING"
   | "BAD_CHUNK"
   | "TRAILERS_TOO_LARGE"
-  | "BAD_METHOD";
+  | "BAD_METHOD"
+  /** Transfer-Encoding with `chunked` not last, repeated, or an empty coding list (400). */
+  | "BAD_TRANSFER_ENCODING"
+  /** More than one Host field in a request (400). */
+  | "DUPLICATE_HOST"
+  /** The peer closed the connection in the middle of a message (finish() mid-message). */
+  | "TRUNCATED";
 
 export class Http1Error extends Error {
   readonly code: Http1ErrorCode;

@@ -43,3 +43,43 @@ export interface AccessLogRecord {
   /** x-meshlet-error of a proxy-made response, when there is one. */
   error?: string;
 }
+
+// ---- Exporter side: a read-only snapshot of every metric family, taken at scrape time. ----
+
+export type MetricLabels = Readonly<Record<string, string>>;
+
+export interface ScalarSample {
+  readonly labels: MetricLabels;
+  readonly value: number;
+}
+
+export interface HistogramSample {
+  readonly labels: MetricLabels;
+  /** Cumulative counts, one per entry of the family's `bounds` (observations <= bound); `count` is the +Inf bucket. */
+  readonly cumulative: readonly number[];
+  readonly count: number;
+  readonly sum: number;
+}
+
+export interface ScalarFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "counter" | "gauge";
+  readonly samples: readonly ScalarSample[];
+}
+
+export interface HistogramFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: "histogram";
+  /** Upper bounds (inclusive), ascending, without +Inf. */
+  readonly bounds: readonly number[];
+  readonly samples: readonly HistogramSample[];
+}
+
+export type MetricFamily = ScalarFamily | HistogramFamily;
+
+/** What an exporter reads; MetricsStore implements it. */
+export interface MetricsSource {
+  snapshot(): MetricFamily[];
+}

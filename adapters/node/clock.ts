@@ -1,0 +1,14 @@
+// The Clock port: performance.now for durations, Date.now for logs, unref'd timers.
+import type { Clock } from "../../core/ports.ts";
+
+export function createClock(): Clock {
+  return {
+    now: () => performance.now(),
+    wallNow: () => Date.now(),
+    setTimer(ms, fn) {
+      const t = setTimeout(fn, ms);
+      t.unref();
+      return () => clearTimeout(t);
+    },
+  };
+}

@@ -1,0 +1,118 @@
+// `meshlet proxy -c FILE`: load and validate the config, start the proxy and the admin server, watch the file,
+// drain on SIGTERM/SIGINT or POST /shutdown.
+
+import { createAdminApp } from "../../core/admin/app.ts";
+import { isLoopbackAddress } from "../../core/admin/loopback.ts";
+import type { MeshletConfig } from "../../core/config/types.ts";
+import { formatConfigIssues } from "../../core/config/parse.ts";
+import type { Addr, Runtime } from "../../core/ports.ts";
+import { createProxy, type LogFn } from "../../core/proxy/proxy.ts";
+import { endpointKey } from "../../core/proxy/routes.ts";
+import { formatAccessLog } from "../../core/telemetry/access-log.ts";
+import { MetricsStore } from "../../core/telemetry/metrics.ts";
+import type { Platform } from "./cli.ts";
+import { loadConfigFile, watchConfigFile } from "./config-file.ts";
+import { createMetricsRegistry } from "./prometheus.ts";
+
+export interface RunProxyOptions {
+  file?: string;
+  /** A config given directly (the demo); `file` is then only watched if set. */
+  config?: MeshletConfig;
+  /** Overrides accessLog.enabled from the file. */
+  accessLog?: boolean;
+  /** Called with the bound addresses once everything listens. */
+  onReady?(listeners: Record<string, string>): void;
+}
+
+export function makeLogger(rt: Runtime): LogFn {
+  return (level, msg, fields) => {
+    rt.stderr(JSON.stringify({ time: new Date(rt.clock.wallNow()).toISOString(), level, msg, ...fields }));
+  };
+}
+
+export async function runProxy(rt: Runtime, p: Platform, opts: RunProxyOptions): Promise<void> {
+  const log = makeLogger(rt);
+  let config: MeshletConfig;
+  let initialText: string | undefined;
+  if (opts.config) config = opts.config;
+  else {
+    const loaded = await loadConfigFile(opts.file!);
+    if (!loaded.ok) {
+      rt.stderr(formatConfigIssues(loaded.errors, opts.file));
+      return p.exit(loaded.reason === "unreadable" ? 2 : 1);
+    }
+    config = loaded.config;
+    initialText = loaded.text;
+  }
+  const withOverrides = (c: MeshletConfig): MeshletConfig =>
+    opts.accessLog === undefined ? c : { ...c, accessLog: { ...c.accessLog, enabled: opts.accessLog } };
+  config = withOverrides(config);
+
+  const store = new MetricsStore();
+  const registry = createMetricsRegistry(store);
+  const proxy = createProxy(rt, config, {
+    metrics: store,
+    log,
+    accessLog: (rec) => rt.stdout(formatAccessLog(rec)),
+  });
+
+  let ready = false;
+  let stopping = false;
+  let admin: { close(): Promise<void> } | undefined;
+  let watcher: { close(): void } | undefined;
+  const shutdown = (why: string) => {
+    if (stopping) return;
+    stopping = true;
+    ready = false;
+    log("info", "draining", { reason: why, open_connections: proxy.openConnections, grace_ms: proxy.config.shutdownGraceMs });
+    watcher?.close();
+    void proxy.shutdown().then(async () => {
+      await admin?.close();
+      log("info", "stopped");
+      p.exit(0);
+    });
+  };
+
+  let bound: Record<string, Addr>;
+  try {
+    bound = await proxy.start();
+    const app = createAdminApp({
+      isReady: () => ready,
+      renderMetrics: async () => ({ contentType: registry.contentType, body: await registry.render() }),
+      effectiveConfig: () => proxy.config,
+      shutdown: () => shutdown("admin /shutdown"),
+      isLoopback: isLoopbackAddress,
+      onError: (err) => log("error", "admin handler failed", { error: String(err) }),
+    });
+    const adminListener = await rt.http.serve({ host: config.admin.host, port: config.admin.port }, (req, info) => app.fetch(req, info));
+    admin = adminListener;
+    bound.admin = adminListener.local;
+  } catch (err) {
+    log("error", "cannot start: a listener could not be bound", { error: err instanceof Error ? err.message : String(err) });
+    return p.exit(1);
+  }
+
+  p.onSignal("SIGTERM", () => shutdown("SIGTERM"));
+  p.onSignal("SIGINT", () => shutdown("SIGINT"));
+
+  if (opts.file) {
+    watcher = watchConfigFile(
+      opts.file,
+      (next) => {
+        proxy.update(withOverrides(next));
+        log("info", "config reloaded", { file: opts.file, services: next.services.length });
+      },
+      (issues) => log("warn", "config change rejected; keeping the last good config", {
+        file: opts.file,
+        errors: issues.map((i) => `${i.path || "(file)"}: ${i.message}`),
+      }),
+      { initialText, persistent: false, log: (line) => log("warn", line) },
+    );
+  }
+
+  ready = true;
+  const listeners: Record<string, string> = {};
+  for (const [k, a] of Object.entries(bound)) listeners[k] = endpointKey(a);
+  rt.stdout(JSON.stringify({ msg: "ready", listeners }));
+  opts.onReady?.(listeners);
+}

@@ -1,0 +1,168 @@
+// What happens to each accepted connection: protocol detection (unless the port is opaque), then the HTTP/1
+// engine, or an opaque byte tunnel to the listener's TCP target. HTTP/2 and TLS are recognised and refused
+// until their engines exist.
+
+import { Detector, type Detected } from "../detect/detect.ts";
+import { MeshletError } from "../errors.ts";
+import type { ListenerProtocol } from "../config/types.ts";
+import type { Conn } from "../ports.ts";
+import type { TcpMetrics } from "../telemetry/types.ts";
+import type { HttpContext } from "./context.ts";
+import { Http1ServerConn } from "./http1-server.ts";
+import type { Endpoint } from "./routes.ts";
+import { tunnel } from "./tunnel.ts";
+
+export interface ListenerBehaviour {
+  readonly name: string;
+  readonly http: HttpContext;
+  protocol(): ListenerProtocol;
+  detect(): { timeoutMs: number; maxBytes: number };
+  /** Where opaque TCP goes; undefined closes the connection. */
+  tcpTarget(): Endpoint | undefined;
+  log(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void;
+}
+
+/** GOAWAY on stream 0 with HTTP_1_1_REQUIRED and a debug message. */
+function h2Refusal(): Uint8Array {
+  const debug = new TextEncoder().encode("meshlet: HTTP/2 is not supported yet");
+  const frame = new Uint8Array(9 + 8 + debug.length);
+  const len = 8 + debug.length;
+  frame[0] = (len >> 16) & 0xff; frame[1] = (len >> 8) & 0xff; frame[2] = len & 0xff;
+  frame[3] = 0x7; // GOAWAY
+  frame.set([0, 0, 0, 0, 0, 0, 0, 0x0d], 13); // last-stream-id 0, error HTTP_1_1_REQUIRED
+  frame.set(debug, 17);
+  return frame;
+}
+const H2_REFUSAL = h2Refusal();
+/** A fatal TLS alert: handshake_failure. */
+const TLS_REFUSAL = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
+
+export function acceptConnection(conn: Conn, l: ListenerBehaviour): void {
+  const metrics = l.http.metrics.tcp(l.http.direction, "src", l.name);
+  metrics.opened();
+  if (l.protocol() === "opaque") return forwardOpaque(conn, metrics, new Uint8Array(0), l);
+
+  const { timeoutMs, maxBytes } = l.detect();
+  const detector = new Detector(maxBytes);
+  let decided = false;
+  /** Set once another handler owns the connection (and counts its close). */
+  let handedOff = false;
+  const decide = (kind: Detected) => {
+    if (decided) return;
+    decided = true;
+    handedOff = kind === "http1" || kind === "opaque";
+    cancelTimer();
+    const bytes = detector.bytes;
+    switch (kind) {
+      case "http1":
+        conn.pause();
+        new Http1ServerConn(conn, l.http, metrics, bytes);
+        conn.resume();
+        return;
+      case "h2":
+        l.log("warn", "refused an HTTP/2 connection: HTTP/2 is not supported yet", { remote: conn.remote.host });
+        metrics.written(H2_REFUSAL.length);
+        conn.write(H2_REFUSAL);
+        conn.close();
+        return;
+      case "tls":
+        l.log("warn", "refused a TLS connection: TLS termination is not supported yet", { remote: conn.remote.host });
+        metrics.written(TLS_REFUSAL.length);
+        conn.write(TLS_REFUSAL);
+        conn.close();
+        return;
+      case "opaque":
+        forwardOpaque(conn, metrics, bytes, l);
+        return;
+    }
+  };
+  let closed = false;
+  const cancelTimer = l.http.clock.setTimer(timeoutMs, () => decide(detector.finish()));
+  conn.setHandlers({
+    data(chunk) {
+      metrics.read(chunk.length);
+      const r = detector.push(chunk);
+      if (r !== "more") decide(r);
+    },
+    end() {
+      if (!decided) decide(detector.finish());
+    },
+    close() {
+      if (closed || handedOff) return;
+      closed = true;
+      decided = true;
+      cancelTimer();
+      metrics.closed();
+    },
+  });
+}
+
+function forwardOpaque(conn: Conn, metrics: TcpMetrics, preread: Uint8Array, l: ListenerBehaviour): void {
+  const target = l.tcpTarget();
+  if (target === undefined) {
+    l.log("warn", "closed a non-HTTP connection: no TCP target for this listener", { listener: l.name });
+    conn.destroy();
+    metrics.closed();
+    return;
+  }
+  // Hold the client until the upstream answers; remember a FIN or close that arrives meanwhile.
+  const held: Uint8Array[] = preread.length > 0 ? [preread] : [];
+  let clientEnded = false;
+  let clientClosed = false;
+  conn.pause();
+  conn.setHandlers({
+    data(chunk) {
+      metrics.read(chunk.length);
+      held.push(chunk);
+    },
+    end() {
+      clientEnded = true;
+    },
+    close() {
+      clientClosed = true;
+      metrics.closed();
+    },
+  });
+  const { http } = l;
+  http.net.connect(target.addr, { timeoutMs: http.connectTimeoutMs() }).then(
+    (up) => {
+      if (clientClosed) {
+        up.destroy();
+        return;
+      }
+      const upMetrics = http.metrics.tcp(http.direction, "dst", target.key);
+      upMetrics.opened();
+      let pending: Uint8Array | undefined;
+      if (held.length === 1) pending = held[0];
+      else if (held.length > 1) pending = concat(held);
+      const untrack = http.track({ drain() {}, destroy: () => t.destroy() });
+      const t = tunnel({ conn, metrics }, { conn: up, metrics: upMetrics }, {
+        aPending: pending,
+        onClose() {
+          untrack();
+          metrics.closed();
+          upMetrics.closed();
+        },
+      });
+      if (clientEnded) up.closeWrite();
+      conn.resume();
+    },
+    (err: unknown) => {
+      const code = err instanceof MeshletError ? err.code : "CONNECT_FAILED";
+      l.log("warn", "opaque TCP upstream unreachable; closing the client connection", { target: target.key, code });
+      conn.destroy();
+    },
+  );
+}
+
+function concat(chunks: Uint8Array[]): Uint8Array {
+  let n = 0;
+  for (const c of chunks) n += c.length;
+  const out = new Uint8Array(n);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}

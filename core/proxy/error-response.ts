@@ -1,0 +1,27 @@
+// Responses the proxy makes itself (errors), always tagged with x-meshlet-error.
+
+import { encodeLatin1 } from "../http1/headers.ts";
+
+export const ERROR_HEADER = "x-meshlet-error";
+
+const REASONS: Record<number, string> = {
+  400: "Bad Request", 403: "Forbidden", 404: "Not Found", 405: "Method Not Allowed", 408: "Request Timeout",
+  413: "Content Too Large", 414: "URI Too Long", 421: "Misdirected Request", 429: "Too Many Requests",
+  431: "Request Header Fields Too Large", 500: "Internal Server Error", 501: "Not Implemented",
+  502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout", 505: "HTTP Version Not Supported",
+};
+
+export function reasonPhrase(status: number): string {
+  return REASONS[status] ?? "Error";
+}
+
+/** A complete HTTP/1.1 response with a short text body naming the error. */
+export function errorResponse(status: number, code: string, message: string, close: boolean, head = false): Uint8Array {
+  const body = `meshlet: ${message}\n`;
+  let s = `HTTP/1.1 ${status} ${reasonPhrase(status)}\r\ncontent-type: text/plain; charset=utf-8\r\n` +
+    `content-length: ${body.length}\r\n${ERROR_HEADER}: ${code}\r\n`;
+  if (close) s += "connection: close\r\n";
+  s += "\r\n";
+  if (!head) s += body;
+  return encodeLatin1(s);
+}

@@ -1,0 +1,190 @@
+// The proxy: outbound, inbound and per-service listeners over one routing table, live config updates and
+// graceful shutdown. Runtime-free: everything it touches comes through the Runtime ports.
+
+import type { MeshletConfig } from "../config/types.ts";
+import type { Addr, Listener, Runtime } from "../ports.ts";
+import type { AccessLogRecord, Direction, ProxyMetrics } from "../telemetry/types.ts";
+import { acceptConnection, type ListenerBehaviour } from "./accept.ts";
+import type { HttpContext, Resolution } from "./context.ts";
+import { Pools } from "./pool.ts";
+import { endpointKey, RouteTable, type Endpoint } from "./routes.ts";
+
+export type LogFn = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
+
+export interface ProxyOptions {
+  metrics: ProxyMetrics;
+  log: LogFn;
+  accessLog?: (rec: AccessLogRecord) => void;
+}
+
+export interface Proxy {
+  /** Binds every listener; resolves with their addresses keyed "outbound", "inbound", "service:<name>". */
+  start(): Promise<Record<string, Addr>>;
+  /** Applies a new config to routing, pools and timeouts without touching open connections. */
+  update(config: MeshletConfig): void;
+  readonly config: MeshletConfig;
+  /** Stops accepting, lets in-flight exchanges finish within graceMs, then closes what is left. */
+  shutdown(graceMs?: number): Promise<void>;
+  /** Connections currently open on the client side. */
+  readonly openConnections: number;
+}
+
+interface Tracked {
+  drain(): void;
+  destroy(): void;
+}
+
+export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOptions): Proxy {
+  let config = initial;
+  let routes = new RouteTable(config.services);
+  let draining = false;
+  const tracked = new Set<Tracked>();
+  const listeners: Listener[] = [];
+  let onIdle: (() => void) | null = null;
+  const logLine = opts.accessLog;
+
+  const track = (c: Tracked) => {
+    tracked.add(c);
+    if (draining) c.drain();
+    return () => {
+      tracked.delete(c);
+      if (tracked.size === 0) onIdle?.();
+    };
+  };
+
+  const pools: Record<Direction, Pools> = {
+    outbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "outbound"),
+    inbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "inbound"),
+  };
+
+  const httpContext = (direction: Direction, resolve: (authority: string) => Resolution): HttpContext => ({
+    direction,
+    clock: rt.clock,
+    net: rt.net,
+    metrics: opts.metrics,
+    pools: pools[direction],
+    resolve,
+    responseTimeoutMs: () => config.responseTimeoutMs,
+    forwardedHeaders: () => direction === "inbound" && config.forwardedHeaders,
+    connectTimeoutMs: () => config.pool.connectTimeoutMs,
+    accessLog: () => (config.accessLog.enabled && logLine ? logLine : null),
+    draining: () => draining,
+    track,
+  });
+
+  const outboundResolve = (authority: string): Resolution => {
+    const svc = routes.byAuthority(authority);
+    if (svc === undefined) return { kind: "error", status: 404, code: "no-route", message: `no service for authority "${authority}"` };
+    return { kind: "service", service: svc };
+  };
+  const inboundResolve = (): Resolution => {
+    const app = config.inbound?.app;
+    if (!app) return { kind: "error", status: 503, code: "no-app", message: "no inbound application configured" };
+    return { kind: "endpoint", endpoint: { addr: app, key: endpointKey(app) } };
+  };
+  const serviceResolve = (name: string) => (): Resolution => {
+    const svc = routes.byName(name);
+    if (svc === undefined) return { kind: "error", status: 503, code: "no-service", message: `service ${name} is gone` };
+    return { kind: "service", service: svc };
+  };
+
+  const behaviour = (
+    name: string,
+    http: HttpContext,
+    protocol: () => "detect" | "opaque",
+    tcpTarget: () => Endpoint | undefined,
+  ): ListenerBehaviour => ({
+    name,
+    http,
+    protocol,
+    detect: () => config.detect,
+    tcpTarget,
+    log: (level, msg, fields) => opts.log(level, msg, fields),
+  });
+
+  async function bind(host: string, port: number, b: ListenerBehaviour): Promise<Addr> {
+    const l = await rt.net.listen({ host, port }, (conn) => acceptConnection(conn, b));
+    listeners.push(l);
+    return l.local;
+  }
+
+  return {
+    get config() {
+      return config;
+    },
+    get openConnections() {
+      return tracked.size;
+    },
+    async start() {
+      const bound: Record<string, Addr> = {};
+      const out = config.outbound;
+      bound.outbound = await bind(out.host, out.port, behaviour(
+        `${out.host}:${out.port}`,
+        httpContext("outbound", outboundResolve),
+        () => config.outbound.protocol,
+        () => {
+          const name = config.outbound.opaqueService;
+          return name === undefined ? undefined : routes.byName(name)?.pick();
+        },
+      ));
+      if (config.inbound) {
+        const inb = config.inbound;
+        bound.inbound = await bind(inb.host, inb.port, behaviour(
+          `${inb.host}:${inb.port}`,
+          httpContext("inbound", inboundResolve),
+          () => config.inbound?.protocol ?? "detect",
+          () => {
+            const app = config.inbound?.app;
+            return app ? { addr: app, key: endpointKey(app) } : undefined;
+          },
+        ));
+      }
+      for (const svc of config.services) {
+        if (!svc.listen) continue;
+        const name = svc.name;
+        const resolve = serviceResolve(name);
+        bound[`service:${name}`] = await bind(svc.listen.host, svc.listen.port, behaviour(
+          `service:${name}`,
+          httpContext("outbound", resolve),
+          () => routes.byName(name)?.config.listen?.protocol ?? "detect",
+          () => routes.byName(name)?.pick(),
+        ));
+      }
+      return bound;
+    },
+    update(next) {
+      const listenersChanged = JSON.stringify([next.admin, next.outbound.host, next.outbound.port, next.inbound?.host,
+        next.inbound?.port, next.services.map((s) => s.listen)]) !== JSON.stringify([config.admin, config.outbound.host,
+        config.outbound.port, config.inbound?.host, config.inbound?.port, config.services.map((s) => s.listen)]);
+      if (listenersChanged) opts.log("warn", "listener addresses changed in the config; they apply on restart");
+      config = next;
+      routes = new RouteTable(next.services);
+      const live = routes.endpointKeys();
+      if (next.inbound) live.add(endpointKey(next.inbound.app));
+      pools.outbound.update(next.pool, live);
+      pools.inbound.update(next.pool, live);
+    },
+    async shutdown(graceMs = config.shutdownGraceMs) {
+      if (draining) return;
+      draining = true;
+      await Promise.all(listeners.splice(0).map((l) => l.close()));
+      for (const c of tracked) c.drain();
+      if (tracked.size > 0) {
+        await new Promise<void>((resolve) => {
+          const cancel = rt.clock.setTimer(graceMs, () => {
+            onIdle = null;
+            resolve();
+          });
+          onIdle = () => {
+            cancel();
+            onIdle = null;
+            resolve();
+          };
+        });
+      }
+      for (const c of [...tracked]) c.destroy();
+      pools.outbound.close();
+      pools.inbound.close();
+    },
+  };
+}

@@ -1,0 +1,159 @@
+// One HTTP/1.1 connection to an endpoint: sends a request, parses its response, and goes back to its pool
+// only when the exchange ended cleanly (response fully read, request fully sent, no stray bytes).
+
+import { MeshletError } from "../errors.ts";
+import { ResponseParser } from "../http1/parser.ts";
+import type { HeaderList, ResponseHead } from "../http1/types.ts";
+import type { Conn } from "../ports.ts";
+import type { TcpMetrics } from "../telemetry/types.ts";
+import type { Endpoint } from "./routes.ts";
+
+/** The exchange currently using an upstream connection. */
+export interface ResponseSink {
+  onResponseHead(head: ResponseHead): void;
+  onResponseBody(chunk: Uint8Array): void;
+  onResponseEnd(trailers: HeaderList | null): void;
+  /** The connection failed before the response ended. `responseStarted` tells whether any response byte arrived. */
+  onUpstreamError(err: MeshletError, responseStarted: boolean): void;
+}
+
+export interface UpstreamOwner {
+  /** Called when a connection is done with an exchange and may be reused. */
+  returnIdle(u: UpstreamConn): void;
+  /** Called once when the connection is closed for good. */
+  forget(u: UpstreamConn): void;
+}
+
+export class UpstreamConn {
+  /** How many exchanges this connection has carried (0 while serving the first). */
+  uses = 0;
+  /** Monotonic time it became idle. */
+  idleSince = 0;
+  private sink: ResponseSink | null = null;
+  private readonly parser: ResponseParser;
+  private responseStarted = false;
+  private responseDone = false;
+  private reusable = true;
+  private closed = false;
+
+  constructor(
+    readonly conn: Conn,
+    readonly endpoint: Endpoint,
+    private readonly owner: UpstreamOwner,
+    readonly metrics: TcpMetrics,
+  ) {
+    metrics.opened();
+    this.parser = new ResponseParser({
+      onHead: (head) => {
+        this.responseStarted = true;
+        this.sink?.onResponseHead(head);
+      },
+      onBody: (chunk) => this.sink?.onResponseBody(chunk),
+      onEnd: (trailers) => {
+        this.responseDone = true;
+        if (!this.keepAliveOk) this.reusable = false;
+        this.sink?.onResponseEnd(trailers);
+      },
+      onError: (err) => {
+        this.reusable = false;
+        this.fail(new MeshletError("UPSTREAM_MALFORMED", `malformed response from ${endpoint.key}: ${err.message}`));
+        this.conn.destroy();
+      },
+    });
+    conn.setHandlers({
+      data: (chunk) => {
+        metrics.read(chunk.length);
+        if (this.sink === null) {
+          // Bytes on an idle connection are a protocol violation: never reuse it.
+          this.reusable = false;
+          this.conn.destroy();
+          return;
+        }
+        this.parser.execute(chunk);
+      },
+      end: () => {
+        this.reusable = false;
+        if (this.sink !== null) this.parser.finish();
+        if (this.sink === null) this.conn.close();
+      },
+      close: (err) => {
+        this.closed = true;
+        this.reusable = false;
+        metrics.closed();
+        if (this.sink !== null && !this.responseDone) {
+          this.fail(new MeshletError("UPSTREAM_RESET", `connection to ${endpoint.key} closed before the response ended`, { cause: err }));
+        }
+        this.owner.forget(this);
+      },
+    });
+  }
+
+  /** Set by the exchange from the response head: the upstream allows another request on this connection. */
+  keepAliveOk = true;
+
+  get isClosed(): boolean {
+    return this.closed;
+  }
+
+  /** Attaches an exchange; the next response answers a request with this method. */
+  begin(method: string, sink: ResponseSink): void {
+    this.sink = sink;
+    this.responseStarted = false;
+    this.responseDone = false;
+    this.keepAliveOk = true;
+    this.parser.expect(method);
+    this.parser.resume();
+  }
+
+  write(chunk: Uint8Array): boolean {
+    this.metrics.written(chunk.length);
+    return this.conn.write(chunk);
+  }
+
+  /** Stops/starts reading the response (backpressure from the client side). */
+  pauseResponse(): void {
+    this.parser.pause();
+    this.conn.pause();
+  }
+  resumeResponse(): void {
+    this.conn.resume();
+    this.parser.resume();
+  }
+
+  /**
+   * Ends the exchange. `requestComplete` says the whole request body was sent; otherwise the connection
+   * cannot carry another request.
+   */
+  finish(requestComplete: boolean): void {
+    const sink = this.sink;
+    this.sink = null;
+    if (sink === null || this.closed) return;
+    this.uses++;
+    if (this.reusable && this.responseDone && requestComplete && this.keepAliveOk) {
+      this.owner.returnIdle(this);
+    } else {
+      this.conn.destroy();
+    }
+  }
+
+  /** Hands the raw connection over (after 101 Switching Protocols or a CONNECT); returns bytes already read past the head. */
+  detachForTunnel(): { conn: Conn; pending: Uint8Array } {
+    this.sink = null;
+    this.reusable = false;
+    const pending = this.parser.takeRemainder();
+    this.owner.forget(this);
+    return { conn: this.conn, pending };
+  }
+
+  destroy(): void {
+    this.sink = null;
+    this.reusable = false;
+    this.conn.destroy();
+  }
+
+  private fail(err: MeshletError): void {
+    const sink = this.sink;
+    this.sink = null;
+    sink?.onUpstreamError(err, this.responseStarted);
+  }
+}

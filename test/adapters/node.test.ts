@@ -1,0 +1,7 @@
+// Port conformance on Node: npx tsx --test test/adapters/node.test.ts
+import { test } from "node:test";
+import { createRuntime } from "../../adapters/node/runtime.ts";
+import { portCases } from "./ports.cases.ts";
+
+const rt = createRuntime();
+for (const c of portCases) test(`node: ${c.name}`, (t) => c.run(rt, { skip: (m) => t.skip(m) }));
