@@ -52,6 +52,8 @@ export class Exchange implements ResponseSink {
     private readonly head: RequestHead,
   ) {
     this.startedAt = server.ctx.clock.now();
+    // Without a body the request is complete at its head, even if the response beats the parser's onEnd.
+    this.requestEnded = head.bodyKind === "none";
   }
 
   start(): void {

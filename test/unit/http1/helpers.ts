@@ -63,6 +63,12 @@ export function run(kind: "req" | "res", chunks: Uint8Array[], opts: RunOpts = {
   return ev;
 }
 
+/** One chunk per byte. */
+export function byteByByte(input: string): Uint8Array[] {
+  const b = bytes(input);
+  return Array.from(b, (_, i) => b.subarray(i, i + 1));
+}
+
 /** Every way of feeding `input`: whole, byte by byte, and every 2-way split. */
 export function splits(input: string): { name: string; chunks: Uint8Array[] }[] {
   const b = bytes(input);
