@@ -27,12 +27,20 @@ function isConn(t: Conn | Addr): t is Conn {
   return typeof (t as Conn).setHandlers === "function";
 }
 
+let idle: tls.Server | undefined;
+/** A never-listening tls.Server that accepted TLSSockets are attached to. */
+function idleServer(): tls.Server {
+  return (idle ??= new tls.Server());
+}
+
 export function createNodeTls(): Tls {
   return {
     accept(conn: Conn, cfg: TlsServerConfig, preread?: Uint8Array): Promise<Conn> {
       return new Promise((resolve, reject) => {
         const opts: tls.TLSSocketOptions = {
           isServer: true,
+          // With a server attached, node:tls computes `authorized` for client certificates (it does not otherwise).
+          server: idleServer(),
           secureContext: tls.createSecureContext({ cert: cfg.cert, key: cfg.key, ...(cfg.ca ? { ca: cfg.ca } : {}) }),
           requestCert: cfg.requestCert ?? false,
           // Authorization is the core's decision: it reads TlsInfo.authorized and the peer certificate.

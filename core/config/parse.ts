@@ -97,25 +97,25 @@ export function parseConfigText(text: string, fileName?: string): ConfigResult {
 
 /** Source offset of the deepest node on `keys` (the key itself when the value is empty). */
 function offsetOf(doc: Document, keys: readonly Key[]): number | undefined {
-  let node: unknown = doc.contents;
-  let offset = rangeStart(node);
+  let at: unknown = doc.contents;
+  let offset = rangeStart(at);
   for (const key of keys) {
-    if (isMap(node)) {
-      const pair = node.items.find((p) => isPair(p) && (isScalar(p.key) ? p.key.value : p.key) === key);
+    if (isMap(at)) {
+      const pair = at.items.find((p) => isPair(p) && (isScalar(p.key) ? p.key.value : p.key) === key);
       if (!pair) break;
       offset = rangeStart(pair.value) ?? rangeStart(pair.key) ?? offset;
-      node = pair.value;
-    } else if (isSeq(node) && typeof key === "number") {
-      const item = node.items[key];
+      at = pair.value;
+    } else if (isSeq(at) && typeof key === "number") {
+      const item = at.items[key];
       offset = rangeStart(item) ?? offset;
-      node = item;
+      at = item;
     } else break;
   }
   return offset;
 }
 
-function rangeStart(node: unknown): number | undefined {
-  const range = (node as { range?: [number, number, number] } | null | undefined)?.range;
+function rangeStart(yamlNode: unknown): number | undefined {
+  const range = (yamlNode as { range?: [number, number, number] } | null | undefined)?.range;
   return range?.[0];
 }
 

@@ -50,3 +50,28 @@ export function latin1(buf: Uint8Array, start: number, end: number): string {
   }
   return s;
 }
+
+// A small intern table for header-sized strings: names and many values (Host, Accept, User-Agent, methods)
+// repeat across requests, so the string is reused instead of being rebuilt byte by byte. It only caches; a
+// miss just builds the string and replaces the slot. Keys are the exact bytes (case-sensitive).
+const INTERN_SLOTS = 1024;
+const INTERN_MAX = 64;
+const internTable: (string | undefined)[] = new Array(INTERN_SLOTS);
+
+/** latin1(buf, start, end), reusing a cached equal string when one exists. */
+export function internLatin1(buf: Uint8Array, start: number, end: number): string {
+  const n = end - start;
+  if (n > INTERN_MAX || n === 0) return latin1(buf, start, end);
+  let h = n;
+  for (let i = start; i < end; i++) h = (Math.imul(h, 31) + buf[i]!) | 0;
+  const slot = (h ^ (h >>> 15)) & (INTERN_SLOTS - 1);
+  const s = internTable[slot];
+  if (s !== undefined && s.length === n) {
+    let i = 0;
+    while (i < n && s.charCodeAt(i) === buf[start + i]) i++;
+    if (i === n) return s;
+  }
+  const made = latin1(buf, start, end);
+  internTable[slot] = made;
+  return made;
+}

@@ -13,7 +13,7 @@
 // Flow control: the parser pauses itself after every onEnd (see `pause`/`resume`), so pipelined messages are
 // delivered one at a time and the unparsed bytes are retained until the engine is ready for the next one.
 
-import { FIELD_VALUE, HEX, TOKEN, latin1 } from "./chars.ts";
+import { FIELD_VALUE, HEX, TOKEN, internLatin1, latin1 } from "./chars.ts";
 import {
   Http1Error,
   type BodyKind,
@@ -73,7 +73,7 @@ abstract class Http1Parser<H> {
   /** Bytes received but not yet parsed (owned copies), kept while paused. */
   private pending: Uint8Array | null = null;
   private eof = false;
-  /** Buffer and position at the last handler call, so takeRemainder() works from inside a handler. */
+  /** Input array and position at the last handler call, so takeRemainder() works from inside a handler. */
   private cur: Uint8Array = EMPTY;
   private curPos = 0;
 
@@ -127,6 +127,12 @@ abstract class Http1Parser<H> {
       return;
     }
     this.drive(chunk, false);
+  }
+
+  /** Bytes received but not parsed yet (held while paused, or the rest of the chunk being parsed). */
+  get bufferedBytes(): number {
+    const inChunk = this.running ? this.cur.length - this.curPos : 0;
+    return inChunk + (this.pending === null ? 0 : this.pending.length);
   }
 
   /** No further events until resume(). Callable from inside a handler; the rest of the input is retained. */
@@ -426,8 +432,9 @@ abstract class Http1Parser<H> {
     const lineLimited = inHead && this.isRequest;
     let i = pos;
     for (;;) {
-      const lf = buf.indexOf(LF, i);
-      if (lf === -1) {
+      let lf = i;
+      while (lf < end && buf[lf] !== LF) lf++;
+      if (lf === end) {
         const n = end - i;
         if (n > 0) {
           this.lineLen += n;
@@ -524,43 +531,47 @@ abstract class Http1Parser<H> {
       this.fExpectContinue = false;
       this.fHosts = 0;
     }
+    // Every line ends in CRLF (scan() checked that each LF follows a CR), so the byte loops below stop at a CR
+    // at the latest and need no bounds checks. A CR not followed by LF is a bare CR.
     while (pos < end) {
-      const lf = buf.indexOf(LF, pos);
-      const le = lf - 1; // the CR (scan() guaranteed it)
-      if (le === pos) return true; // the empty line
       const c0 = buf[pos]!;
+      if (c0 === CR) return true; // the empty line
       if (c0 === SP || c0 === HTAB) return this.fail("OBS_FOLD", 400, "obsolete line folding in header section");
       let i = pos;
-      while (i < le && TOKEN[buf[i]!] === 1) i++;
-      if (i === le) return this.fail("BAD_HEADER", 400, "header line without a colon");
+      while (TOKEN[buf[i]!] === 1) i++;
       const c = buf[i]!;
       if (c !== COLON) {
         if (c === SP || c === HTAB) {
           let k = i;
-          while (k < le && (buf[k] === SP || buf[k] === HTAB)) k++;
-          if (k < le && buf[k] === COLON) {
+          while (buf[k] === SP || buf[k] === HTAB) k++;
+          if (buf[k] === COLON) {
             return this.fail("WHITESPACE_BEFORE_COLON", 400, "whitespace between header name and colon");
           }
           return this.fail("BAD_HEADER", 400, "invalid character in header name");
         }
+        if (c === CR && buf[i + 1] === LF) return this.fail("BAD_HEADER", 400, "header line without a colon");
         if (c < 0x20 || c === 0x7f) return this.fail("INVALID_CHARACTER", 400, "control character in header name");
         return this.fail("BAD_HEADER", 400, "invalid character in header name");
       }
       if (i === pos) return this.fail("BAD_HEADER", 400, "empty header name");
-      let vs = i + 1;
-      while (vs < le && (buf[vs] === SP || buf[vs] === HTAB)) vs++;
-      let ve = le;
-      while (ve > vs && (buf[ve - 1] === SP || buf[ve - 1] === HTAB)) ve--;
-      for (let k = vs; k < ve; k++) {
-        if (FIELD_VALUE[buf[k]!] === 0) {
-          return this.fail("INVALID_CHARACTER", 400, "invalid character in header value");
-        }
+      let k = i + 1;
+      while (buf[k] === SP || buf[k] === HTAB) k++;
+      const vs = k;
+      let ve = k;
+      for (;;) {
+        const b = buf[k]!;
+        if (FIELD_VALUE[b] === 0) break;
+        k++;
+        if (b !== SP && b !== HTAB) ve = k;
       }
-      const name = latin1(buf, pos, i);
-      const value = latin1(buf, vs, ve);
+      if (buf[k] !== CR || buf[k + 1] !== LF) {
+        return this.fail("INVALID_CHARACTER", 400, "invalid character in header value");
+      }
+      const name = internLatin1(buf, pos, i);
+      const value = internLatin1(buf, vs, ve);
       out.push(name, value);
       if (framing && !this.framingField(name, value)) return false;
-      pos = lf + 1;
+      pos = k + 2;
     }
     return true;
   }
@@ -651,6 +662,11 @@ abstract class Http1Parser<H> {
   protected connectionFlags(): number {
     const v = this.fConnection;
     if (v === null) return 0;
+    // Fast path for the usual single token.
+    const l = v.length;
+    if (l === 10 && v.toLowerCase() === "keep-alive") return 2;
+    if (l === 5 && v.toLowerCase() === "close") return 1;
+    if (l === 7 && v.toLowerCase() === "upgrade") return 4;
     let f = 0;
     const parts = v.split(",");
     for (let k = 0; k < parts.length; k++) {
@@ -685,8 +701,12 @@ export class RequestParser extends Http1Parser<RequestHead> {
 
   protected onSection(buf: Uint8Array, start: number, end: number): void {
     // request-line = method SP request-target SP HTTP-version CRLF
-    const lf = buf.indexOf(LF, start);
-    const le = lf - 1;
+    const le = lineEnd(buf, start);
+    const lf = le + 1;
+    if (buf[lf] !== LF) {
+      this.fail("INVALID_CHARACTER", 400, "bare CR in the start line");
+      return;
+    }
     let i = start;
     while (i < le && TOKEN[buf[i]!] === 1) i++;
     if (i === start) {
@@ -701,7 +721,7 @@ export class RequestParser extends Http1Parser<RequestHead> {
       this.fail("BAD_METHOD", 400, "invalid character in request method");
       return;
     }
-    const method = latin1(buf, start, i);
+    const method = internLatin1(buf, start, i);
     const ts = ++i;
     while (i < le && buf[i]! > 0x20 && buf[i]! < 0x7f) i++;
     if (i === ts || i === le || buf[i] !== SP) {
@@ -813,8 +833,12 @@ export class ResponseParser extends Http1Parser<ResponseHead> {
 
   protected onSection(buf: Uint8Array, start: number, end: number): void {
     // status-line = HTTP-version SP status-code SP [ reason-phrase ] CRLF  (a missing final SP is tolerated)
-    const lf = buf.indexOf(LF, start);
-    const le = lf - 1;
+    const le = lineEnd(buf, start);
+    const lf = le + 1;
+    if (buf[lf] !== LF) {
+      this.fail("INVALID_CHARACTER", 400, "bare CR in the start line");
+      return;
+    }
     if (le - start < 12) {
       this.fail("BAD_STATUS_LINE", 502, "malformed status line");
       return;
@@ -887,6 +911,14 @@ export class ResponseParser extends Http1Parser<ResponseHead> {
     this.beginBody(bodyKind, bodyKind === "length" ? cl : 0);
     this.h.onHead(head);
   }
+}
+
+/** Index of the CR ending the line at `start` (the section holds CRLFs, so one exists). A bare CR ends it too and
+ * is then rejected by the start-line checks, which never accept a CR. */
+function lineEnd(buf: Uint8Array, start: number): number {
+  let i = start;
+  while (buf[i] !== CR) i++;
+  return i;
 }
 
 function concat(a: Uint8Array, b: Uint8Array): Uint8Array {

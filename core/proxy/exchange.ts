@@ -162,7 +162,7 @@ export class Exchange implements ResponseSink {
       // The response was finished before the request: the connection can now go on (or close).
       return;
     }
-    if (this.requestChunked && this.upstream !== null) this.upstream.write(encodeLastChunk(trailers));
+    if (this.requestChunked && this.upstream !== null) this.upstream.write(encodeLastChunk(forwardableTrailers(trailers)));
   }
 
   // ---- response side (from the upstream parser)
@@ -225,7 +225,7 @@ export class Exchange implements ResponseSink {
 
   onResponseEnd(trailers: HeaderList | null): void {
     if (this.switching) return this.switchToTunnel();
-    if (this.framing === "chunked") this.server.write(encodeLastChunk(trailers));
+    if (this.framing === "chunked") this.server.write(encodeLastChunk(forwardableTrailers(trailers)));
     const u = this.upstream!;
     this.upstream = null;
     u.finish(this.requestEnded);
@@ -398,6 +398,18 @@ export class Exchange implements ResponseSink {
     server.conn.resume();
     this.finishRecord(this.status);
   }
+}
+
+const NOT_IN_TRAILERS = new Set(["content-length", "transfer-encoding", "host", "connection", "keep-alive", "te", "trailer", "upgrade"]);
+
+/** Trailers minus framing, routing and hop-by-hop fields, which a trailer section must not carry. */
+function forwardableTrailers(trailers: HeaderList | null): HeaderList | null {
+  if (trailers === null) return null;
+  const out: HeaderList = [];
+  for (let i = 0; i < trailers.length; i += 2) {
+    if (!NOT_IN_TRAILERS.has(trailers[i]!.toLowerCase())) out.push(trailers[i]!, trailers[i + 1]!);
+  }
+  return out.length === 0 ? null : out;
 }
 
 function setHeader(headers: HeaderList, lowerName: string, value: string): void {

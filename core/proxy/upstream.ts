@@ -51,7 +51,8 @@ export class UpstreamConn {
       onBody: (chunk) => this.sink?.onResponseBody(chunk),
       onEnd: (trailers) => {
         this.responseDone = true;
-        if (!this.keepAliveOk) this.reusable = false;
+        // Bytes after the response (a second response, garbage) mean this connection is out of step.
+        if (!this.keepAliveOk || this.parser.bufferedBytes > 0) this.reusable = false;
         this.sink?.onResponseEnd(trailers);
       },
       onError: (err) => {
@@ -63,8 +64,8 @@ export class UpstreamConn {
     conn.setHandlers({
       data: (chunk) => {
         metrics.read(chunk.length);
-        if (this.sink === null) {
-          // Bytes on an idle connection are a protocol violation: never reuse it.
+        if (this.sink === null || this.responseDone) {
+          // Bytes on an idle connection, or after the response, are a protocol violation: never reuse it.
           this.reusable = false;
           this.conn.destroy();
           return;

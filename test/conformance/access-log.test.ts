@@ -25,7 +25,8 @@ describe(`access log [${h.runtime}]`, { timeout: 60_000 }, () => {
     assert.equal(line.direction, "outbound");
     assert.equal(line.method, "POST");
     assert.equal(line.authority.replace(/:\d+$/, ""), "web");
-    assert.equal(line.path, "/log-me?x=1");
+    // the query may be left out (it can carry secrets); the path itself must be exact
+    assert.ok(["/log-me", "/log-me?x=1"].includes(line.path), `path ${line.path}`);
     assert.equal(line.status, 200);
     assert.equal(typeof line.duration_ms, "number");
     assert.ok(line.duration_ms >= 0);

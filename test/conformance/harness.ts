@@ -13,6 +13,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import type { TestContext } from "node:test";
 import { WebSocketServer } from "ws";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -54,6 +55,9 @@ export function cliCommand(): { cmd: string; args: string[] } {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
+/** Thrown from a waitFor predicate to stop waiting at once (other errors are retried until the timeout). */
+export class StopWaiting extends Error {}
+
 /** Polls `pred` every `intervalMs` until it returns a truthy value; throws after `timeoutMs`. */
 export async function waitFor<T>(
   pred: () => T | Promise<T>,
@@ -68,6 +72,7 @@ export async function waitFor<T>(
       const v = await pred();
       if (v) return v as NonNullable<T>;
     } catch (e) {
+      if (e instanceof StopWaiting) throw e;
       lastErr = e;
     }
     if (Date.now() > deadline) {
@@ -137,7 +142,8 @@ export function makeConfig(opts: {
   return {
     admin: { port: 0 },
     outbound: { port: 0 },
-    inbound: { port: 0, app: opts.app ?? "127.0.0.1:9" },
+    // inbound defaults to 0.0.0.0 (a sidecar's inbound is reached from other hosts); tests stay on loopback
+    inbound: { host: HOST, port: 0, app: opts.app ?? "127.0.0.1:9" },
     services: opts.services.map((s) => ({ hostnames: [s.name], ...s })),
     accessLog: { enabled: true },
     shutdownGrace: "3s",
@@ -349,7 +355,7 @@ export async function startProxy(config: unknown, opts: StartOptions = {}): Prom
   try {
     const ready = await waitFor(
       () => {
-        if (p.exitInfo) throw new Error("exited");
+        if (p.exitInfo) throw new StopWaiting("exited");
         for (const l of p.stdoutLines) {
           try {
             const j = JSON.parse(l);
@@ -364,7 +370,7 @@ export async function startProxy(config: unknown, opts: StartOptions = {}): Prom
       "the ready line",
       10,
     ).catch((e: Error) => {
-      if (p.exitInfo || e.message.includes("exited")) throw new Error(`proxy exited before it was ready${p.diagnostics()}`);
+      if (p.exitInfo || e instanceof StopWaiting) throw new Error(`proxy exited before it was ready${p.diagnostics()}`);
       throw new Error(`${e.message}${p.diagnostics()}`);
     });
     p.listeners = ready.listeners;
@@ -470,6 +476,7 @@ export async function startUpstream(): Promise<Upstream> {
         res.end(body);
       });
       req.on("error", () => undefined);
+      req.resume(); // /sink paused it explicitly; a 'data' listener alone does not resume then
     };
     switch (parts[0]) {
       case "delay": {
@@ -1003,10 +1010,10 @@ export async function scrape(p: ProxyProcess): Promise<Sample[]> {
 // diagnostics
 
 /** Wraps a test body so a failure message ends with the proxy's exit status and output tail. */
-export function withDiagnostics(getProxy: () => ProxyProcess | undefined, fn: () => Promise<void>): () => Promise<void> {
-  return async () => {
+export function withDiagnostics(getProxy: () => ProxyProcess | undefined, fn: (t: TestContext) => Promise<void>): (t: TestContext) => Promise<void> {
+  return async (t) => {
     try {
-      await fn();
+      await fn(t);
     } catch (e) {
       const p = getProxy();
       if (p && e instanceof Error) e.message += p.diagnostics();

@@ -52,7 +52,7 @@ describe(`metrics [${h.runtime}]`, { timeout: 60_000 }, () => {
     const d = (name: string) => h.sumMetric(m1, name) - h.sumMetric(m0, name);
     assert.ok(d("tcp_open_total") >= 3, "tcp_open_total");
     assert.ok(d("tcp_read_bytes_total") >= 30_000, `tcp_read_bytes_total grew by ${d("tcp_read_bytes_total")}`);
-    assert.ok(d("tcp_write_bytes_total") >= 30_000, `tcp_write_bytes_total grew by ${d("tcp_write_bytes_total")}`);
+    assert.ok(d("tcp_write_bytes_total") > 0, `tcp_write_bytes_total grew by ${d("tcp_write_bytes_total")}`);
     assert.ok(m1.some((s) => s.name === "tcp_open_total" && s.labels.direction === "outbound"), "tcp_open_total{direction=outbound}");
     assert.ok(h.sumMetric(m1, "tcp_open_connections") >= 0);
   });
