@@ -34,7 +34,10 @@ export interface Conn {
   closeWrite(): void;
   /** Flushes queued writes, then closes both directions. */
   close(): void;
-  /** Closes at once, discarding queued writes (RST where the runtime allows). */
+  /**
+   * Closes at once, discarding queued writes (RST where the runtime allows: Node and Bun send RST; Deno cannot and
+   * sends FIN, so the peer sees end() and closes when it has closed its own side).
+   */
   destroy(err?: Error): void;
 }
 

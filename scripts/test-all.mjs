@@ -89,6 +89,7 @@ function run(cmd, argv, { env = {}, timeoutMs = 10 * MIN, capture = false } = {}
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       current = undefined;
+      output = output.replace(/\x1b\[[0-9;]*m/g, ""); // deno colours even with NO_COLOR
       res({ code: timedOut ? -1 : (code ?? -1), signal, output, timedOut });
     });
   });
@@ -171,15 +172,15 @@ if (!args.only) {
   await commandStep("typecheck", "npm", ["run", "typecheck"]);
 
   const unit = findTests(join(ROOT, "test/unit"));
-  if (unit.length) await nodeTests("unit", unit);
+  if (unit.length) await nodeTests("unit", unit, { timeoutMs: 5 * MIN });
   else results.push({ name: "unit", ok: true, passed: 0, failed: 0, ms: 0, note: "no test/unit/**/*.test.ts" });
 
   const adapterDir = join(ROOT, "test/adapters");
   const adapterNode = findTests(adapterDir).filter((f) => !/\/(bun|deno)\.test\.ts$/.test(f));
-  if (adapterNode.length) await nodeTests("adapters:node", adapterNode);
+  if (adapterNode.length) await nodeTests("adapters:node", adapterNode, { timeoutMs: 3 * MIN });
   if (existsSync(join(adapterDir, "bun.test.ts"))) {
     await step("adapters:bun", async () => {
-      const r = await run(BIN("bun"), ["test", "./test/adapters/bun.test.ts"], { capture: true, timeoutMs: 5 * MIN });
+      const r = await run(BIN("bun"), ["test", "./test/adapters/bun.test.ts"], { capture: true, timeoutMs: 3 * MIN });
       const pass = /^\s*(\d+) pass\b/m.exec(r.output);
       const fail = /^\s*(\d+) fail\b/m.exec(r.output);
       const passed = pass ? Number(pass[1]) : 0;
@@ -190,7 +191,7 @@ if (!args.only) {
   }
   if (existsSync(join(adapterDir, "deno.test.ts"))) {
     await step("adapters:deno", async () => {
-      const r = await run(BIN("deno"), ["test", "-A", "test/adapters/deno.test.ts"], { capture: true, timeoutMs: 5 * MIN });
+      const r = await run(BIN("deno"), ["test", "-A", "test/adapters/deno.test.ts"], { capture: true, timeoutMs: 3 * MIN });
       const m = /(\d+) passed\D+?(\d+) failed/.exec(r.output);
       const passed = m ? Number(m[1]) : 0;
       const failed = m ? Number(m[2]) : 0;

@@ -27,37 +27,56 @@ function isConn(t: Conn | Addr): t is Conn {
   return typeof (t as Conn).setHandlers === "function";
 }
 
-let idle: tls.Server | undefined;
-/** A never-listening tls.Server that accepted TLSSockets are attached to. */
-function idleServer(): tls.Server {
-  return (idle ??= new tls.Server());
+// Server side: node:tls only computes `authorized` (client certificate verification) for sockets a tls.Server
+// accepts, so the accepted stream is fed to a never-listening tls.Server with emit("connection"). One server per
+// handshake keeps the match trivial (a shared server would have to match sockets by internal fields, which Node
+// does not set for non-socket streams); its cost is parsing the PEM material per accept: cache a SecureContext
+// here if mTLS accept rates make it show in a profile.
+type ServerSocket = tls.TLSSocket & { servername?: string | false };
+
+const serverOptions = new WeakMap<TlsServerConfig, tls.TlsOptions>();
+
+function optionsFor(cfg: TlsServerConfig): tls.TlsOptions {
+  let opts = serverOptions.get(cfg);
+  if (opts !== undefined) return opts;
+  const o: tls.TlsOptions & { allowHalfOpen?: boolean } = {
+    cert: cfg.cert,
+    key: cfg.key,
+    requestCert: cfg.requestCert ?? false,
+    // Authorization is the core's decision: it reads TlsInfo.authorized and the peer certificate.
+    rejectUnauthorized: false,
+    allowHalfOpen: true,
+  };
+  if (cfg.ca !== undefined) o.ca = cfg.ca;
+  if (cfg.alpn !== undefined) o.ALPNProtocols = cfg.alpn;
+  serverOptions.set(cfg, o);
+  return o;
 }
 
 export function createNodeTls(): Tls {
   return {
     accept(conn: Conn, cfg: TlsServerConfig, preread?: Uint8Array): Promise<Conn> {
       return new Promise((resolve, reject) => {
-        const opts: tls.TLSSocketOptions = {
-          isServer: true,
-          // With a server attached, node:tls computes `authorized` for client certificates (it does not otherwise).
-          server: idleServer(),
-          secureContext: tls.createSecureContext({ cert: cfg.cert, key: cfg.key, ...(cfg.ca ? { ca: cfg.ca } : {}) }),
-          requestCert: cfg.requestCert ?? false,
-          // Authorization is the core's decision: it reads TlsInfo.authorized and the peer certificate.
-          rejectUnauthorized: false,
-        };
-        if (cfg.alpn !== undefined) opts.ALPNProtocols = cfg.alpn;
-        const s = new tls.TLSSocket(connToDuplex(conn, preread), opts);
-        const onError = (err: Error) => {
+        const srv = new tls.Server(optionsFor(cfg));
+        const stream = connToDuplex(conn, preread);
+        let settled = false;
+        srv.once("secureConnection", (s: ServerSocket) => {
+          settled = true;
+          const sni = typeof s.servername === "string" ? s.servername : undefined;
+          resolve(new SocketConn(s, tlsInfo(s, sni), conn, false));
+        });
+        srv.once("tlsClientError", (err: Error, s: tls.TLSSocket) => {
+          settled = true;
           s.destroy();
           reject(tlsFailed(err));
-        };
-        s.once("error", onError);
-        s.once("secure", () => {
-          s.off("error", onError);
-          const sni = (s as tls.TLSSocket & { servername?: string | false }).servername;
-          resolve(new SocketConn(s, tlsInfo(s, typeof sni === "string" ? sni : undefined), conn, false));
         });
+        stream.once("close", () => {
+          if (!settled) {
+            settled = true;
+            reject(new MeshletError("TLS_FAILED", "connection closed during the TLS handshake"));
+          }
+        });
+        srv.emit("connection", stream);
       });
     },
 

@@ -2,9 +2,10 @@
 // The adapter is imported by a computed specifier so the Node typecheck (tsconfig.json) does not follow it.
 import { test } from "node:test";
 import type { Runtime } from "../../core/ports.ts";
-import { portCases } from "./ports.cases.ts";
+import { fullCapabilities, portCases } from "./ports.cases.ts";
 
 const adapter = "../../adapters/deno/runtime.ts";
 const { createRuntime } = (await import(adapter)) as { createRuntime(): Runtime };
 const rt = createRuntime();
-for (const c of portCases) test(`deno: ${c.name}`, (t) => c.run(rt, { skip: (m) => t.skip(m) }));
+const caps = fullCapabilities;
+for (const c of portCases) test(`deno: ${c.name}`, (t) => c.run(rt, { skip: (m) => t.skip(m), caps }));

@@ -18,7 +18,10 @@ describe(`graceful shutdown [${h.runtime}]`, { timeout: 60_000 }, () => {
   let a: h.Upstream;
   let proxy: h.ProxyProcess | undefined;
   const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-  const start = () => h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }], overrides: { shutdownGrace: "5s" } }));
+  const start = async () => {
+    await proxy?.stop(); // a previous case that failed early may have left its proxy running
+    return h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }], overrides: { shutdownGrace: "5s" } }));
+  };
 
   before(async () => {
     a = await h.startUpstream();
