@@ -101,9 +101,11 @@ for (const f of files) {
     const k = frameKey(n.callFrame);
     const key = `${k.fn}\t${k.where}`;
     perFn.set(key, (perFn.get(key) ?? 0) + t);
-    const fileKey = k.file || "(native / runtime)";
-    perFile.set(fileKey, (perFile.get(fileKey) ?? 0) + t);
     const c = category(k.fn, k.file);
+    if (c !== "idle") {
+      const fileKey = k.file || "(native / runtime)";
+      perFile.set(fileKey, (perFile.get(fileKey) ?? 0) + t);
+    }
     perCat.set(c, (perCat.get(c) ?? 0) + t);
   }
   const idle = perCat.get("idle") ?? 0;

@@ -12,6 +12,7 @@
 # Profiling slows the proxy (sampling at 1 kHz...): compare the req/s of this run only with itself.
 # Other options are passed to the harness (e.g. --conns, --warmup). Results: RUNDIR/prof/ and RUNDIR/profile.md.
 set -euo pipefail
+{ # one brace group: parsed whole before it runs (safe to edit during a run)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 RUNTIMES="node"; OUT=""
 declare -a PASS=()
@@ -64,3 +65,4 @@ bash "$REPO/bench/run.sh" --out "$OUT" --runtimes "$RUNTIMES" --only none --no-d
 cat "$OUT/profile.md"
 echo "profile: $OUT/profile.md (raw profiles in $PROF)"
 exit $rc
+}

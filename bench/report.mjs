@@ -4,18 +4,27 @@
 // Medians over reps; runs the harness marked as disturbed (foreign or unattributed CPU > foreign-max) or measured
 // on a slow host are dropped when clean reps of the same configuration exist (same rule as lib/summarize.js).
 //
-// Usage: node bench/report.mjs RUNDIR      (bench/run.sh writes RUNDIR/meshlet-report.md with it)
+// Usage: node bench/report.mjs RUNDIR [MORE_RUNDIRS...]   (bench/run.sh writes RUNDIR/meshlet-report.md with it;
+// several dirs pool their runs, e.g. a second run that adds reps)
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 
-const dir = process.argv[2];
-if (!dir) {
-  process.stderr.write("usage: node bench/report.mjs RUNDIR\n");
+const dirs = process.argv.slice(2);
+if (dirs.length === 0) {
+  process.stderr.write("usage: node bench/report.mjs RUNDIR [MORE_RUNDIRS...]\n");
   process.exit(2);
 }
-const lines = readFileSync(join(dir, "results.tsv"), "utf8").trim().split("\n");
-const head = lines.shift().split("\t");
-const rows = lines.map((l) => l.split("\t")).map((c) => Object.fromEntries(head.map((h, i) => [h, c[i] ?? ""])));
+const dir = dirs[0];
+// Several run dirs are pooled (same configurations measured in separate runs); the meta is the first one's.
+const rows = [];
+for (const d of dirs) {
+  const lines = readFileSync(join(d, "results.tsv"), "utf8").trim().split("\n");
+  const head = lines.shift().split("\t");
+  for (const l of lines) {
+    const c = l.split("\t");
+    rows.push(Object.fromEntries(head.map((h, i) => [h, c[i] ?? ""])));
+  }
+}
 const meta = existsSync(join(dir, "meta.txt")) ? readFileSync(join(dir, "meta.txt"), "utf8") : "";
 const metaLine = (k) => (meta.split("\n").find((l) => l.startsWith(k + ":")) || "").slice(k.length + 1).trim();
 const fmax = Number(metaLine("foreign-max") || 5);
@@ -75,7 +84,7 @@ const ms = (x) => (x === null || x === undefined ? "–" : (x / 1000).toFixed(2)
 const mib = (x) => (x ? (x / 1024).toFixed(1) : "–");
 const ratio = (a, b) => (a && b ? `${(a / b).toFixed(2)}×` : "–");
 const out = [];
-out.push(`# meshlet benchmark — ${metaLine("date")}`, "");
+out.push(`# meshlet benchmark — ${metaLine("date")}${dirs.length > 1 ? ` (+${dirs.length - 1} more run dir(s) pooled)` : ""}`, "");
 out.push(`- host: ${metaLine("host")}`, `- pinning: ${metaLine("pinning")}`, `- thru: ${metaLine("thru")}`);
 if (metaLine("lat")) out.push(`- lat: ${metaLine("lat")}`);
 out.push(`- versions: ${metaLine("versions")}`);
@@ -91,7 +100,7 @@ for (const set of Object.keys(S).filter((s) => s.startsWith("thru-"))) {
   out.push("|---|---|---|---|---|---|---|---|---|");
   for (const [name, v] of Object.entries(g)) {
     out.push(
-      `| ${name} | ${int(v.rps)} | ${name === "direct" ? ratio(v.rps, ng) : ratio(v.rps, ng)} | ${ms(v.p50)} | ${ms(v.p99)} | ` +
+      `| ${name} | ${int(v.rps)} | ${ratio(v.rps, ng)} | ${ms(v.p50)} | ${ms(v.p99)} | ` +
         `${v.cpu === null ? "–" : v.cpu.toFixed(1)} | ${mib(v.rss)} | ${v.n}/${v.total}${v.note ? ` (${v.note})` : ""}${v.failed ? `, ${v.failed} FAILED` : ""} | ${v.errors} |`,
     );
   }

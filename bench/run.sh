@@ -21,7 +21,9 @@
 # changes meanwhile, and the repo's dist/ is left alone. With --no-snapshot, `npm run build` runs in the repo
 # root when dist/node/main.js is missing or older than a source file.
 set -euo pipefail
-
+# The whole script is one brace group, so bash parses it completely before running: editing this file during a
+# (long) run cannot break the run.
+{
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 HOME_DIR="${MESHLET_BENCH_HOME:-$HOME/.cache/meshlet-bench}"
 # The backend nginx runs as root with workers as "nobody", which must read the harness's www/16k: as root with a
@@ -128,8 +130,10 @@ fi
 if want node && [ ! -f "$SRC/dist/node/main.js" ]; then die "no $SRC/dist/node/main.js"; fi
 
 # The harness runs CMD with `bash -c` in its own cwd: every path below is absolute.
-WC="node $REPO/bench/write-config.mjs {LISTEN} {UPSTREAMS} {RUNDIR}/meshlet.json"
-CFG="{RUNDIR}/meshlet.json"
+# The config sits in a folder of its own: meshlet watches the config file's directory, and the harness writes
+# into RUNDIR during runs (results, snapshots), which would wake the watcher.
+WC="node $REPO/bench/write-config.mjs {LISTEN} {UPSTREAMS} {RUNDIR}/meshlet-config/meshlet.json"
+CFG="{RUNDIR}/meshlet-config/meshlet.json"
 declare -a PROXIES=()
 # MESHLET_BENCH_{NODE,BUN,DENO}_FLAGS: extra runtime flags (bench/profile.sh uses them for --cpu-prof).
 NF="${MESHLET_BENCH_NODE_FLAGS:-}"; BF="${MESHLET_BENCH_BUN_FLAGS:-}"; DF="${MESHLET_BENCH_DENO_FLAGS:-}"
@@ -152,6 +156,10 @@ cat "$OUT/meshlet-meta.txt" >&2
 
 rc=0
 bash "$HARNESS" --out "$OUT" "${PROXIES[@]+"${PROXIES[@]}"}" "${PASS[@]+"${PASS[@]}"}" || rc=$?
+if [ -s "$OUT/results.tsv" ]; then
+  node "$REPO/bench/report.mjs" "$OUT" > "$OUT/meshlet-report.md" && { echo; cat "$OUT/meshlet-report.md"; }
+fi
 echo
-echo "results: $OUT  (summary: $OUT/results.md, raw: $OUT/results.tsv)"
+echo "results: $OUT  (harness summary: $OUT/results.md, meshlet report: $OUT/meshlet-report.md, raw: $OUT/results.tsv)"
 exit $rc
+}

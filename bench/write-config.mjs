@@ -6,7 +6,8 @@
 //   OUT        the JSON file to write
 // The single service answers for every Host the load generators and the harness's curl checks send
 // (127.0.0.1:P, localhost:P, with or without the port), so every request is routed, round-robin.
-import { writeFileSync } from "node:fs";
+import { mkdirSync, writeFileSync } from "node:fs";
+import { dirname } from "node:path";
 
 const [listen, upstreams, out] = process.argv.slice(2);
 if (!listen || !upstreams || !out) {
@@ -50,4 +51,5 @@ const config = {
   ],
   accessLog: { enabled: false },
 };
+mkdirSync(dirname(out), { recursive: true });
 writeFileSync(out, JSON.stringify(config, null, 2) + "\n");
