@@ -70,6 +70,11 @@ export function createNodeTls(): Tls {
           s.destroy();
           reject(tlsFailed(err));
         });
+        // A client that half-closes mid-handshake can never finish it, and with allowHalfOpen node:tls would wait
+        // forever (no error, no close): fail the accept and close the connection instead of leaking it.
+        stream.once("end", () => {
+          if (!settled) stream.destroy();
+        });
         stream.once("close", () => {
           if (!settled) {
             settled = true;

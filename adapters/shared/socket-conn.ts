@@ -87,7 +87,13 @@ export class SocketConn implements Conn {
     this.done = true;
     if (err !== undefined && this.closeErr === undefined) this.closeErr = err;
     const s = this.sock as Resettable;
-    if (this.canReset && typeof s.resetAndDestroy === "function") {
+    // Never reset while our FIN may still be in flight (end() called, 'finish' not yet seen): libuv's
+    // uv_tcp_close_reset() refuses with UV_EINVAL while a shutdown request is pending, and Node's TCPWrap::Reset
+    // marks the handle closing anyway. The handle is then never closed: no 'close' event (so no close handler), a
+    // leaked fd, and at exit Environment::CleanupHandles spins on uv_run forever at 100% CPU waiting for it.
+    // A plain destroy() closes the fd instead (the kernel still sends RST if unread data is pending).
+    const finPending = s.writableEnded && !s.writableFinished;
+    if (this.canReset && !finPending && typeof s.resetAndDestroy === "function") {
       try {
         s.resetAndDestroy();
         return;

@@ -8,6 +8,7 @@ import type { Conn } from "../ports.ts";
 import type { TcpMetrics } from "../telemetry/types.ts";
 import type { HttpContext } from "./context.ts";
 import { errorResponse } from "./error-response.ts";
+import { CoalescingConn } from "./coalescing-conn.ts";
 import { Exchange } from "./exchange.ts";
 
 /** Bytes of pipelined requests held while an exchange runs; past this the client is paused. */
@@ -24,12 +25,15 @@ export class Http1ServerConn {
   private pausedForPipeline = false;
   private readonly untrack: () => void;
 
+  readonly conn: Conn;
+
   constructor(
-    readonly conn: Conn,
+    raw: Conn,
     readonly ctx: HttpContext,
     readonly metrics: TcpMetrics,
     preread: Uint8Array,
   ) {
+    const conn = (this.conn = new CoalescingConn(raw));
     this.untrack = ctx.track(this);
     this.parser = new RequestParser({
       onHead: (head) => this.onRequestHead(head),

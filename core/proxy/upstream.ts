@@ -6,6 +6,7 @@ import { ResponseParser } from "../http1/parser.ts";
 import type { HeaderList, ResponseHead } from "../http1/types.ts";
 import type { Conn } from "../ports.ts";
 import type { TcpMetrics } from "../telemetry/types.ts";
+import { CoalescingConn } from "./coalescing-conn.ts";
 import type { Endpoint } from "./routes.ts";
 
 /** The exchange currently using an upstream connection. */
@@ -36,12 +37,15 @@ export class UpstreamConn {
   private reusable = true;
   private closed = false;
 
+  readonly conn: Conn;
+
   constructor(
-    readonly conn: Conn,
+    raw: Conn,
     readonly endpoint: Endpoint,
     private readonly owner: UpstreamOwner,
     readonly metrics: TcpMetrics,
   ) {
+    const conn = (this.conn = new CoalescingConn(raw));
     metrics.opened();
     this.parser = new ResponseParser({
       onHead: (head) => {

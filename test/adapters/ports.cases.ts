@@ -388,6 +388,39 @@ export const portCases: PortCase[] = [
     },
   },
   {
+    // Node: resetting a socket whose FIN is still being sent used to fail (uv_tcp_close_reset: EINVAL), leaving the
+    // handle open forever: no close handler, a leaked fd, and a process spinning at 100% CPU when it exits.
+    name: "destroy() right after closeWrite() still closes both sides, once",
+    async run(rt) {
+      const { l, client, srv } = await pair(rt);
+      const c = new Recorder();
+      const s = new Recorder();
+      s.onEnd = () => srv.closeWrite();
+      client.setHandlers(c);
+      srv.setHandlers(s);
+      client.write(enc.encode("x"));
+      client.closeWrite();
+      client.destroy();
+      await withTimeout(c.closed.promise, 5000, "client close");
+      await withTimeout(s.closed.promise, 5000, "server close");
+      // The other order, on the accepting side.
+      const p2 = await pair(rt);
+      const c2 = new Recorder();
+      const s2 = new Recorder();
+      c2.onEnd = () => p2.client.closeWrite();
+      p2.client.setHandlers(c2);
+      p2.srv.setHandlers(s2);
+      p2.srv.closeWrite();
+      p2.srv.destroy();
+      await withTimeout(s2.closed.promise, 5000, "server close 2");
+      await withTimeout(c2.closed.promise, 5000, "client close 2");
+      await sleep(20);
+      assert.equal(c.closes + s.closes + c2.closes + s2.closes, 4);
+      await l.close();
+      await p2.l.close();
+    },
+  },
+  {
     name: "peer closing before setHandlers still reports close once",
     async run(rt) {
       const { l, client, srv } = await pair(rt);
@@ -510,8 +543,10 @@ export const portCases: PortCase[] = [
         const bad = rt.tls.connect({ host: HOST, port: s.l.local.port }, { servername: "localhost", ca: cliCert });
         const raw2 = await s.next();
         raw2.setHandlers({ data() {}, end: () => raw2.close(), close() {} });
-        void rt.tls.accept(raw2, { cert: srvCert, key: read("localhost.key") }).catch(() => {});
+        const accepted2 = rt.tls.accept(raw2, { cert: srvCert, key: read("localhost.key") });
         await assert.rejects(bad, (e: unknown) => isMeshletError(e, "TLS_FAILED"));
+        // ...and the server side does not wait forever for a handshake the client abandoned.
+        await assert.rejects(withTimeout(accepted2, 5000, "failed accept"), (e: unknown) => isMeshletError(e, "TLS_FAILED"));
 
         // TLS over an already connected Conn.
         const accepted3 = s.next().then((raw) => rt.tls.accept(raw, { cert: srvCert, key: read("localhost.key") }));
