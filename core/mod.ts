@@ -1,7 +1,7 @@
 // The public API of the runtime-free core (`meshlet`).
 export type * from "./ports.ts";
 export { MeshletError, isMeshletError, type ErrorCode } from "./errors.ts";
-export { parseConfig, parseConfigText, formatConfigIssues, type ConfigIssue, type ConfigResult } from "./config/parse.ts";
+export { parseConfig, parseConfigSource, parseConfigText, loadYamlSupport, formatConfigIssues, type ConfigIssue, type ConfigResult } from "./config/parse.ts";
 export type { MeshletConfig, ServiceConfig, PoolConfig, ListenerProtocol } from "./config/types.ts";
 export { createProxy, type Proxy, type ProxyOptions, type LogFn } from "./proxy/proxy.ts";
 export { MetricsStore } from "./telemetry/metrics.ts";

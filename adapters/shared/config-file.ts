@@ -12,7 +12,7 @@ import { watch, type FSWatcher } from "node:fs";
 import { readFile, stat } from "node:fs/promises";
 import { dirname, resolve } from "node:path";
 import { clearInterval, clearTimeout, setInterval, setTimeout } from "node:timers";
-import { parseConfigText, type ConfigIssue } from "../../core/config/parse.ts";
+import { parseConfigSource, type ConfigIssue } from "../../core/config/parse.ts";
 import type { MeshletConfig } from "../../core/config/types.ts";
 
 export type LoadResult =
@@ -27,7 +27,7 @@ export async function loadConfigFile(path: string): Promise<LoadResult> {
   } catch (e) {
     return { ok: false, reason: "unreadable", errors: [{ path: "", message: `cannot read ${path}: ${errorText(e)}` }] };
   }
-  const r = parseConfigText(text, path);
+  const r = await parseConfigSource(text, path);
   return r.ok ? { ok: true, config: r.config, text } : { ok: false, reason: "invalid", errors: r.errors };
 }
 
@@ -146,7 +146,7 @@ export function watchConfigFile(
     missingSince = undefined;
     missingReported = false;
     if (closed || text === lastText) return;
-    const r = parseConfigText(text, path);
+    const r = await parseConfigSource(text, path);
     if (r.ok) {
       pendingInvalid = undefined;
       lastText = text;
@@ -207,12 +207,12 @@ export function watchConfigFile(
   // Baseline: the caller's text, or the file as it is now.
   void (async () => {
     if (opts.initialText !== undefined) {
-      const r = parseConfigText(opts.initialText, path);
+      const r = await parseConfigSource(opts.initialText, path);
       if (r.ok) appliedJson = JSON.stringify(r.config);
     } else {
       try {
         lastText = await readFile(file, "utf8");
-        const r = parseConfigText(lastText, path);
+        const r = await parseConfigSource(lastText, path);
         if (r.ok) appliedJson = JSON.stringify(r.config);
       } catch {
         // Missing or unreadable at start: the first successful read is handled as a change.

@@ -6,7 +6,7 @@
 // Counter/Gauge/Histogram return), filled from one store snapshot per scrape. prom-client does the text
 // formatting and escaping, and its default runtime metrics (process_*, nodejs_*) sit in the same registry.
 
-import { Registry, collectDefaultMetrics, type Metric } from "prom-client";
+import type { Metric } from "prom-client";
 import type { HistogramFamily, MetricFamily, MetricLabels, MetricsSource } from "../../core/telemetry/types.ts";
 
 export interface MetricsRegistryOptions {
@@ -22,7 +22,7 @@ export interface MetricsRegistry {
   readonly contentType: string;
   render(): Promise<string>;
   /** The underlying prom-client registry, for adding more metrics. */
-  readonly registry: Registry;
+  readonly registry: import("prom-client").Registry;
 }
 
 interface PromValue {
@@ -72,7 +72,9 @@ function histogramValues(f: HistogramFamily): PromValue[] {
   return out;
 }
 
-export function createMetricsRegistry(store: MetricsSource, opts: MetricsRegistryOptions = {}): MetricsRegistry {
+/** Async because prom-client is imported on first use: it costs a Node process about 12 MiB at startup. */
+export async function createMetricsRegistry(store: MetricsSource, opts: MetricsRegistryOptions = {}): Promise<MetricsRegistry> {
+  const { Registry, collectDefaultMetrics } = await import("prom-client");
   const registry = new Registry();
   const families = new Map<string, StoreFamilyMetric>();
   for (const f of store.snapshot()) {

@@ -49,7 +49,7 @@ export async function runProxy(rt: Runtime, p: Platform, opts: RunProxyOptions):
   config = withOverrides(config);
 
   const store = new MetricsStore();
-  const registry = createMetricsRegistry(store);
+  let registry: ReturnType<typeof createMetricsRegistry> | undefined; // created on the first scrape
   const proxy = createProxy(rt, config, {
     metrics: store,
     log,
@@ -78,7 +78,10 @@ export async function runProxy(rt: Runtime, p: Platform, opts: RunProxyOptions):
     bound = await proxy.start();
     const app = createAdminApp({
       isReady: () => ready,
-      renderMetrics: async () => ({ contentType: registry.contentType, body: await registry.render() }),
+      renderMetrics: async () => {
+        const r = await (registry ??= createMetricsRegistry(store));
+        return { contentType: r.contentType, body: await r.render() };
+      },
       effectiveConfig: () => proxy.config,
       shutdown: () => shutdown("admin /shutdown"),
       isLoopback: isLoopbackAddress,

@@ -2,7 +2,7 @@
 // ("services[1].endpoints[0]") with what was expected and what was received; from text, also line and column.
 
 import * as v from "valibot";
-import { isMap, isPair, isScalar, isSeq, LineCounter, parseDocument, type Document } from "yaml";
+import type { Document } from "yaml";
 import { ConfigSchema } from "./schema.ts";
 import type { MeshletConfig } from "./types.ts";
 
@@ -60,6 +60,14 @@ export function formatPath(keys: readonly Key[]): string {
  * back as issues with line and column; so do schema errors, positioned at the offending node.
  */
 export function parseConfigText(text: string, fileName?: string): ConfigResult {
+  // A valid JSON config needs no YAML library; errors still go through YAML for their line and column.
+  const json = tryJson(text);
+  if (json !== undefined) {
+    const r = parseConfig(json);
+    if (r.ok) return r;
+  }
+  if (yamlLib === undefined) throw new Error("parseConfigText: await loadYamlSupport() first (YAML is loaded on demand)");
+  const { LineCounter, parseDocument } = yamlLib;
   const lineCounter = new LineCounter();
   const doc = parseDocument(text, { lineCounter, prettyErrors: true, uniqueKeys: true });
   if (doc.errors.length > 0) {
@@ -95,8 +103,35 @@ export function parseConfigText(text: string, fileName?: string): ConfigResult {
   return { ok: false, errors: issues };
 }
 
+/**
+ * The YAML library is imported on first need, not at startup: it costs a Node process about 8 MiB, and a JSON
+ * config never needs it.
+ */
+let yamlLib: typeof import("yaml") | undefined;
+export async function loadYamlSupport(): Promise<void> {
+  yamlLib ??= await import("yaml");
+}
+
+/** parseConfigText, loading YAML support first when the text may need it. */
+export async function parseConfigSource(text: string, fileName?: string): Promise<ConfigResult> {
+  const json = tryJson(text);
+  if (json === undefined || !parseConfig(json).ok) await loadYamlSupport();
+  return parseConfigText(text, fileName);
+}
+
+function tryJson(text: string): unknown {
+  const t = text.trimStart();
+  if (!t.startsWith("{")) return undefined;
+  try {
+    return JSON.parse(t);
+  } catch {
+    return undefined;
+  }
+}
+
 /** Source offset of the deepest node on `keys` (the key itself when the value is empty). */
 function offsetOf(doc: Document, keys: readonly Key[]): number | undefined {
+  const { isMap, isPair, isScalar, isSeq } = yamlLib!;
   let at: unknown = doc.contents;
   let offset = rangeStart(at);
   for (const key of keys) {

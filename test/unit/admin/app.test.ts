@@ -12,7 +12,10 @@ function setup(over: Partial<AdminDeps> = {}) {
   const metrics = createMetricsRegistry(store, { processMetrics: false });
   const deps: AdminDeps = {
     isReady: () => state.ready,
-    renderMetrics: async () => ({ contentType: metrics.contentType, body: await metrics.render() }),
+    renderMetrics: async () => {
+      const m = await metrics;
+      return { contentType: m.contentType, body: await m.render() };
+    },
     effectiveConfig: () => ({ admin: { port: 4191 }, services: [{ name: "web", endpoints: ["127.0.0.1:9001"] }] }),
     shutdown: () => void state.shutdowns++,
     isLoopback: isLoopbackAddress,

@@ -1,6 +1,8 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatConfigIssues, parseConfig, parseConfigText, type ConfigIssue } from "../../../core/config/mod.ts";
+import { formatConfigIssues, loadYamlSupport, parseConfig, parseConfigText, type ConfigIssue } from "../../../core/config/mod.ts";
+
+await loadYamlSupport();
 import type { MeshletConfig } from "../../../core/config/types.ts";
 
 const MINIMAL = `admin: { port: 4191 }

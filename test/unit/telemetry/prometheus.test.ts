@@ -14,19 +14,19 @@ function samples(text: string): Map<string, string> {
   return out;
 }
 
-function setup() {
+async function setup() {
   const store = new MetricsStore();
-  const reg = createMetricsRegistry(store, { processMetrics: false });
+  const reg = await createMetricsRegistry(store, { processMetrics: false });
   return { store, reg };
 }
 
 describe("createMetricsRegistry", () => {
-  it("uses the Prometheus text content type", () => {
-    assert.equal(setup().reg.contentType, "text/plain; version=0.0.4; charset=utf-8");
+  it("uses the Prometheus text content type", async () => {
+    assert.equal((await setup()).reg.contentType, "text/plain; version=0.0.4; charset=utf-8");
   });
 
   it("renders HTTP counters with Linkerd's names and labels", async () => {
-    const { store, reg } = setup();
+    const { store, reg } = await setup();
     const h = store.http("outbound", "web.default.svc.cluster.local:80");
     h.request();
     h.request();
@@ -40,7 +40,7 @@ describe("createMetricsRegistry", () => {
   });
 
   it("renders the latency histogram with every Linkerd bucket, +Inf, _sum and _count", async () => {
-    const { store, reg } = setup();
+    const { store, reg } = await setup();
     const h = store.http("inbound", "app");
     h.response(200, "success", 4);
     h.response(200, "success", 4.5);
@@ -65,7 +65,7 @@ describe("createMetricsRegistry", () => {
   });
 
   it("renders TCP counters and the open-connections gauge", async () => {
-    const { store, reg } = setup();
+    const { store, reg } = await setup();
     const t = store.tcp("inbound", "src", "10.1.2.3:4143");
     t.opened();
     t.opened();
@@ -85,7 +85,7 @@ describe("createMetricsRegistry", () => {
   });
 
   it("reads the store at scrape time", async () => {
-    const { store, reg } = setup();
+    const { store, reg } = await setup();
     const h = store.http("outbound", "web");
     h.request();
     assert.equal(samples(await reg.render()).get('request_total{direction="outbound",authority="web"}'), "1");
@@ -96,7 +96,7 @@ describe("createMetricsRegistry", () => {
 
   it("renders overflowed authorities under the overflow label", async () => {
     const store = new MetricsStore({ maxLabelValues: 1 });
-    const reg = createMetricsRegistry(store, { processMetrics: false });
+    const reg = await createMetricsRegistry(store, { processMetrics: false });
     store.http("outbound", "a").request();
     store.http("outbound", "b").request();
     store.http("outbound", "c").request();
@@ -107,14 +107,14 @@ describe("createMetricsRegistry", () => {
   });
 
   it("escapes label values", async () => {
-    const { store, reg } = setup();
+    const { store, reg } = await setup();
     store.http("outbound", 'we"ird\\host\n').request();
     const text = await reg.render();
     assert.ok(text.includes('request_total{direction="outbound",authority="we\\"ird\\\\host\\n"} 1'), text);
   });
 
   it("adds the default runtime metrics when asked", async () => {
-    const reg = createMetricsRegistry(new MetricsStore(), { processMetrics: true });
+    const reg = await createMetricsRegistry(new MetricsStore(), { processMetrics: true });
     const text = await reg.render();
     assert.match(text, /^process_cpu_seconds_total \S+$/m);
     assert.match(text, /^# TYPE request_total counter$/m);
