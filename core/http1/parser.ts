@@ -206,6 +206,22 @@ abstract class Http1Parser<H> {
     }
   }
 
+  /** Delivers the body bytes in buf[pos, end) that belong to the current length or chunk; returns the new position. */
+  private bodyPiece(buf: Uint8Array, pos: number, end: number, doneState: number): number {
+    let e = end;
+    if (end - pos >= this.remaining) {
+      e = pos + this.remaining;
+      this.remaining = 0;
+      this.state = doneState;
+    } else {
+      this.remaining -= end - pos;
+    }
+    this.cur = buf;
+    this.curPos = e;
+    this.h.onBody(buf.subarray(pos, e));
+    return e;
+  }
+
   private onEof(): void {
     if (this.state === S_BODY_CLOSE) {
       this.endMessage(EMPTY, 0);
@@ -254,46 +270,18 @@ abstract class Http1Parser<H> {
         case S_END:
           this.endMessage(buf, pos);
           continue;
-        case S_BODY_LEN: {
+        case S_BODY_LEN:
           if (pos >= end) return pos;
-          const avail = end - pos;
-          let e = end;
-          if (avail >= this.remaining) {
-            e = pos + this.remaining;
-            this.remaining = 0;
-            this.state = S_END;
-          } else {
-            this.remaining -= avail;
-          }
-          const view = buf.subarray(pos, e);
-          pos = e;
-          this.cur = buf;
-          this.curPos = pos;
-          this.h.onBody(view);
+          pos = this.bodyPiece(buf, pos, end, S_END);
           continue;
-        }
         case S_CHUNK_SIZE:
           if (pos >= end) return pos;
           pos = this.chunkSizeLine(buf, pos, end);
           continue;
-        case S_CHUNK_DATA: {
+        case S_CHUNK_DATA:
           if (pos >= end) return pos;
-          const avail = end - pos;
-          let e = end;
-          if (avail >= this.remaining) {
-            e = pos + this.remaining;
-            this.remaining = 0;
-            this.state = S_CHUNK_DATA_CR;
-          } else {
-            this.remaining -= avail;
-          }
-          const view = buf.subarray(pos, e);
-          pos = e;
-          this.cur = buf;
-          this.curPos = pos;
-          this.h.onBody(view);
+          pos = this.bodyPiece(buf, pos, end, S_CHUNK_DATA_CR);
           continue;
-        }
         case S_CHUNK_DATA_CR:
           if (pos >= end) return pos;
           if (buf[pos] !== CR) return this.failChunk("missing CRLF after chunk data");
