@@ -45,19 +45,31 @@ export function acceptConnection(conn: Conn, l: ListenerBehaviour): void {
   const { timeoutMs, maxBytes } = l.detect();
   const detector = new Detector(maxBytes);
   let decided = false;
+  let ended = false;
+  let readAny = false;
   /** Set once another handler owns the connection (and counts its close). */
   let handedOff = false;
+  // Shutdown closes a connection that has sent nothing yet, and waits for one in the middle of detection.
+  const untrack = l.http.track({ drain: () => void (readAny || conn.close()), destroy: () => conn.destroy() });
   const decide = (kind: Detected) => {
     if (decided) return;
     decided = true;
     handedOff = kind === "http1" || kind === "opaque";
     cancelTimer();
+    try {
+      handOver(kind);
+    } finally {
+      untrack(); // after the new owner tracks the connection, so a drain never sees it untracked
+    }
+  };
+  const handOver = (kind: Detected) => {
     const bytes = detector.bytes;
     switch (kind) {
       case "http1":
+        // Paused so nothing arrives before the engine is set up; the engine resumes unless its first request
+        // waits for an upstream connection.
         conn.pause();
-        new Http1ServerConn(conn, l.http, metrics, bytes);
-        conn.resume();
+        new Http1ServerConn(conn, l.http, metrics, bytes, ended);
         return;
       case "h2":
         l.log("warn", "refused an HTTP/2 connection: HTTP/2 is not supported yet", { remote: conn.remote.host });
@@ -72,7 +84,7 @@ export function acceptConnection(conn: Conn, l: ListenerBehaviour): void {
         conn.close();
         return;
       case "opaque":
-        forwardOpaque(conn, metrics, bytes, l);
+        forwardOpaque(conn, metrics, bytes, l, ended);
         return;
     }
   };
@@ -81,10 +93,12 @@ export function acceptConnection(conn: Conn, l: ListenerBehaviour): void {
   conn.setHandlers({
     data(chunk) {
       metrics.read(chunk.length);
+      readAny = true;
       const r = detector.push(chunk);
       if (r !== "more") decide(r);
     },
     end() {
+      ended = true;
       if (!decided) decide(detector.finish());
     },
     close() {
@@ -92,12 +106,13 @@ export function acceptConnection(conn: Conn, l: ListenerBehaviour): void {
       closed = true;
       decided = true;
       cancelTimer();
+      untrack();
       metrics.closed();
     },
   });
 }
 
-function forwardOpaque(conn: Conn, metrics: TcpMetrics, preread: Uint8Array, l: ListenerBehaviour): void {
+function forwardOpaque(conn: Conn, metrics: TcpMetrics, preread: Uint8Array, l: ListenerBehaviour, endedEarly = false): void {
   const target = l.tcpTarget();
   if (target === undefined) {
     l.log("warn", "closed a non-HTTP connection: no TCP target for this listener", { listener: l.name });
@@ -107,7 +122,7 @@ function forwardOpaque(conn: Conn, metrics: TcpMetrics, preread: Uint8Array, l: 
   }
   // Hold the client until the upstream answers; remember a FIN or close that arrives meanwhile.
   const held: Uint8Array[] = preread.length > 0 ? [preread] : [];
-  let clientEnded = false;
+  let clientEnded = endedEarly;
   let clientClosed = false;
   conn.pause();
   conn.setHandlers({
@@ -138,14 +153,13 @@ function forwardOpaque(conn: Conn, metrics: TcpMetrics, preread: Uint8Array, l: 
       const untrack = http.track({ drain() {}, destroy: () => t.destroy() });
       const t = tunnel({ conn, metrics }, { conn: up, metrics: upMetrics }, {
         aPending: pending,
+        aEnded: clientEnded,
         onClose() {
           untrack();
           metrics.closed();
           upMetrics.closed();
         },
       });
-      if (clientEnded) up.closeWrite();
-      conn.resume();
     },
     (err: unknown) => {
       const code = err instanceof MeshletError ? err.code : "CONNECT_FAILED";

@@ -27,6 +27,10 @@ const CONNECT_ESTABLISHED = encodeLatin1("HTTP/1.1 200 Connection Established\r\
 export class Exchange implements ResponseSink {
   requestEnded = false;
   responseHeadSent = false;
+  /** The request carries body bytes (Content-Length: 0 does not count). */
+  private readonly hasBody: boolean;
+  /** Waiting for a CONNECT target; the client socket is paused meanwhile. */
+  private connectPending = false;
   private readonly startedAt: number;
   private authority = "";
   private path = "";
@@ -52,8 +56,9 @@ export class Exchange implements ResponseSink {
     private readonly head: RequestHead,
   ) {
     this.startedAt = server.ctx.clock.now();
+    this.hasBody = head.bodyKind === "chunked" || (head.bodyKind === "length" && head.contentLength > 0);
     // Without a body the request is complete at its head, even if the response beats the parser's onEnd.
-    this.requestEnded = head.bodyKind === "none";
+    this.requestEnded = !this.hasBody;
   }
 
   start(): void {
@@ -103,20 +108,14 @@ export class Exchange implements ResponseSink {
         if (this.done) return this.server.ctx.pools.returnIdle(u);
         this.attach(u);
       },
-      (err: unknown) => {
-        if (this.done) return;
-        const code = err instanceof MeshletError ? err.code : "CONNECT_FAILED";
-        if (code === "CONNECT_TIMEOUT") this.fail(504, "connect-timeout", `connecting to ${ep.key} timed out`);
-        else if (code === "SHUTTING_DOWN") this.fail(503, "shutting-down", "proxy is shutting down");
-        else this.fail(502, code === "CONNECT_REFUSED" ? "connect-refused" : "connect-failed", `cannot connect to ${ep.key}: ${(err as Error).message}`);
-      },
+      (err: unknown) => this.connectFailed(err, ep),
     );
   }
 
   /** Stops reading the request until an upstream connection is ready (its body has nowhere to go yet). */
   private holdRequest(): void {
     // A request without a body has nothing to hold: its end is already known and later bytes are pipelined.
-    if (this.waitingForUpstream || this.head.bodyKind === "none") return;
+    if (this.waitingForUpstream || !this.hasBody) return;
     this.waitingForUpstream = true;
     this.server.parser.pause();
     this.server.conn.pause();
@@ -147,7 +146,10 @@ export class Exchange implements ResponseSink {
     } else ok = u.write(chunk);
     if (!ok) {
       const { parser, conn } = this.server;
-      parser.pause();
+      // After the last byte of a sized body the parser goes on to its end (so the exchange knows the request is
+      // complete); only the socket waits for the upstream to drain.
+      const last = this.head.bodyKind === "length" && this.requestBytes >= this.head.contentLength;
+      if (!last) parser.pause();
       conn.pause();
       u.conn.onDrain(() => {
         conn.resume();
@@ -240,7 +242,7 @@ export class Exchange implements ResponseSink {
     // A reused keep-alive connection may have been closed by the upstream just as we sent on it: try once more
     // on a fresh connection when nothing of the request body has been sent yet.
     if (err.code === "UPSTREAM_RESET" && !responseStarted && u !== null && u.uses > 0 && !this.retried &&
-        this.head.bodyKind === "none" && this.endpoint !== null) {
+        !this.hasBody && this.endpoint !== null) {
       this.retried = true;
       this.connectThenAttach(this.endpoint);
       return;
@@ -269,7 +271,25 @@ export class Exchange implements ResponseSink {
     this.finishRecord(this.status);
   }
 
+  /** The client connection must stay paused: the request waits for an upstream connection. */
+  get holdsInput(): boolean {
+    return this.waitingForUpstream || this.connectPending;
+  }
+
+  /** The request turned out malformed (its body): answer with the codec's status, then close. */
+  reject(status: number, code: string, message: string): void {
+    this.fail(status, code, message);
+  }
+
   // ---- helpers
+
+  private connectFailed(err: unknown, ep: Endpoint): void {
+    if (this.done) return;
+    const code = err instanceof MeshletError ? err.code : "CONNECT_FAILED";
+    if (code === "CONNECT_TIMEOUT") this.fail(504, "connect-timeout", `connecting to ${ep.key} timed out`);
+    else if (code === "SHUTTING_DOWN") this.fail(503, "shutting-down", "proxy is shutting down");
+    else this.fail(502, code === "CONNECT_REFUSED" ? "connect-refused" : "connect-failed", `cannot connect to ${ep.key}: ${(err as Error).message}`);
+  }
 
   private fail(status: number, code: string, message: string): void {
     if (this.done) return;
@@ -287,7 +307,7 @@ export class Exchange implements ResponseSink {
       return;
     }
     // Unread request body bytes would be taken for the next request: close unless the request is complete.
-    const bodyUnread = !this.requestEnded && this.head.bodyKind !== "none";
+    const bodyUnread = !this.requestEnded && this.hasBody;
     const close = bodyUnread || this.waitingForUpstream || !this.head.keepAlive || this.server.ctx.draining() ||
       this.head.upgrade !== null || this.head.method === "CONNECT";
     this.responseHeadSent = true;
@@ -348,9 +368,11 @@ export class Exchange implements ResponseSink {
   private startConnectTunnel(ep: Endpoint): void {
     const server = this.server;
     // The parser stays paused after a CONNECT request; hold the socket too until the tunnel exists.
+    this.connectPending = true;
     server.conn.pause();
     server.ctx.net.connect(ep.addr, { timeoutMs: server.ctx.connectTimeoutMs() }).then(
       (up) => {
+        this.connectPending = false;
         if (this.done || server.isClosed) return up.destroy();
         this.status = 200;
         this.responseHeadSent = true;
@@ -359,9 +381,8 @@ export class Exchange implements ResponseSink {
         this.startTunnel(up, pending, new Uint8Array(0));
       },
       (err: unknown) => {
-        const code = err instanceof MeshletError ? err.code : "CONNECT_FAILED";
-        if (code === "CONNECT_TIMEOUT") this.fail(504, "connect-timeout", `connecting to ${ep.key} timed out`);
-        else this.fail(502, "connect-refused", `cannot connect to ${ep.key}: ${(err as Error).message}`);
+        this.connectPending = false;
+        this.connectFailed(err, ep);
       },
     );
   }
@@ -389,13 +410,13 @@ export class Exchange implements ResponseSink {
       {
         aPending: clientPending,
         bPending: upstreamPending,
+        aEnded: server.clientEnded,
         onClose: () => {
           upMetrics.closed();
           server.tunnelClosed();
         },
       },
     );
-    server.conn.resume();
     this.finishRecord(this.status);
   }
 }

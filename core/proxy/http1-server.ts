@@ -20,10 +20,11 @@ export class Http1ServerConn {
   /** The connection became a byte tunnel (Upgrade or CONNECT); the tunnel owns its handlers now. */
   tunneling = false;
   private closed = false;
-  private clientEnded = false;
+  /** The client sent FIN. */
+  clientEnded = false;
   private heldBytes = 0;
   private pausedForPipeline = false;
-  private readonly untrack: () => void;
+  private untrack: () => void = () => {};
 
   readonly conn: Conn;
 
@@ -32,9 +33,10 @@ export class Http1ServerConn {
     readonly ctx: HttpContext,
     readonly metrics: TcpMetrics,
     preread: Uint8Array,
+    /** The client already sent FIN (seen during protocol detection). */
+    endedEarly = false,
   ) {
     const conn = (this.conn = new CoalescingConn(raw));
-    this.untrack = ctx.track(this);
     this.parser = new RequestParser({
       onHead: (head) => this.onRequestHead(head),
       onBody: (chunk) => this.current?.onRequestBody(chunk),
@@ -53,11 +55,7 @@ export class Http1ServerConn {
         }
         this.parser.execute(chunk);
       },
-      end: () => {
-        this.clientEnded = true;
-        this.parser.finish();
-        if (this.current === null) this.conn.close();
-      },
+      end: () => this.onClientEnd(),
       close: (err) => {
         this.closed = true;
         metrics.closed();
@@ -70,6 +68,17 @@ export class Http1ServerConn {
       metrics.read(preread.length);
       this.parser.execute(preread);
     }
+    // Tracked once the preread request (if any) runs, so a drain that is already under way lets it finish.
+    if (!this.closed) this.untrack = ctx.track(this);
+    if (endedEarly) this.onClientEnd();
+    if (!this.closed && !(this.current?.holdsInput ?? false)) conn.resume();
+  }
+
+  /** The client sent FIN: answer what it already sent, then close. */
+  private onClientEnd(): void {
+    this.clientEnded = true;
+    this.parser.finish();
+    if (this.current === null && this.parser.bufferedBytes === 0 && !this.tunneling) this.conn.close();
   }
 
   get isClosed(): boolean {
@@ -85,7 +94,7 @@ export class Http1ServerConn {
   exchangeDone(closeAfter: boolean): void {
     this.current = null;
     if (this.closed) return;
-    if (closeAfter || this.clientEnded || this.ctx.draining()) {
+    if (closeAfter || this.ctx.draining() || (this.clientEnded && this.parser.bufferedBytes === 0)) {
       this.conn.close();
       return;
     }
@@ -99,7 +108,9 @@ export class Http1ServerConn {
   }
 
   private readonly resumeNext = (): void => {
-    if (!this.closed && this.current === null && !this.tunneling) this.parser.resume();
+    if (this.closed || this.current !== null || this.tunneling) return;
+    this.parser.resume();
+    if (this.clientEnded && this.current === null && !this.closed) this.conn.close();
   };
 
   tunnelClosed(): void {
@@ -130,8 +141,11 @@ export class Http1ServerConn {
       this.conn.destroy();
       return;
     }
-    ex?.abort();
-    this.current = null;
+    if (ex !== null) {
+      // The exchange answers (and logs) the rejection itself, then the connection closes.
+      ex.reject(err.status, kebab(err.code), err.message);
+      return;
+    }
     this.write(errorResponse(err.status, kebab(err.code), err.message, true));
     this.conn.close();
   }

@@ -16,6 +16,8 @@ class EndpointPool {
 export class Pools implements UpstreamOwner {
   private readonly pools = new Map<string, EndpointPool>();
   private sweepCancel: (() => void) | null = null;
+  /** Endpoints of the current config (null until the first update): connections to others are not kept. */
+  private liveKeys: Set<string> | null = null;
   private closed = false;
 
   constructor(
@@ -50,7 +52,8 @@ export class Pools implements UpstreamOwner {
 
   returnIdle(u: UpstreamConn): void {
     const pool = this.pools.get(u.endpoint.key);
-    if (this.closed || !pool || pool.idle.length >= this.cfg.maxIdlePerEndpoint) {
+    const gone = this.liveKeys !== null && !this.liveKeys.has(u.endpoint.key);
+    if (this.closed || !pool || gone || u.isClosed || pool.idle.length >= this.cfg.maxIdlePerEndpoint) {
       u.conn.close();
       return;
     }
@@ -71,6 +74,7 @@ export class Pools implements UpstreamOwner {
   /** Applies new limits and closes idle connections to endpoints no longer configured. */
   update(cfg: PoolConfig, liveEndpointKeys: Set<string>): void {
     this.cfg = cfg;
+    this.liveKeys = liveEndpointKeys;
     for (const [key, pool] of this.pools) {
       if (liveEndpointKeys.has(key)) continue;
       for (const u of pool.idle.splice(0)) u.conn.close();

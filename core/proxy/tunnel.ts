@@ -17,7 +17,7 @@ export interface TunnelSide {
 export function tunnel(
   a: TunnelSide,
   b: TunnelSide,
-  opts: { aPending?: Uint8Array; bPending?: Uint8Array; onClose?: (err?: Error) => void } = {},
+  opts: { aPending?: Uint8Array; bPending?: Uint8Array; aEnded?: boolean; onClose?: (err?: Error) => void } = {},
 ): { destroy(err?: Error): void } {
   let open = 2;
   let ended = 0;
@@ -26,14 +26,20 @@ export function tunnel(
     if (err && !failure) failure = err;
     if (--open === 0) opts.onClose?.(failure);
   };
-  const relay = (from: TunnelSide, to: TunnelSide, pending: Uint8Array | undefined) => {
+  const relay = (from: TunnelSide, to: TunnelSide, pending: Uint8Array | undefined, fromEnded: boolean) => {
     let fromClosed = false;
+    // Pending bytes go first, then the new handlers, then reading (re)starts unless the other side is full.
+    let blocked = false;
     if (pending && pending.length > 0) {
       to.metrics?.written(pending.length);
       if (!to.conn.write(pending)) {
-        from.conn.pause();
+        blocked = true;
         to.conn.onDrain(() => from.conn.resume());
       }
+    }
+    if (fromEnded) {
+      to.conn.closeWrite();
+      ended++;
     }
     from.conn.setHandlers({
       data(chunk) {
@@ -60,9 +66,11 @@ export function tunnel(
         closed(err);
       },
     });
+    if (blocked) from.conn.pause();
+    else from.conn.resume();
   };
-  relay(a, b, opts.aPending);
-  relay(b, a, opts.bPending);
+  relay(a, b, opts.aPending, opts.aEnded ?? false);
+  relay(b, a, opts.bPending, false);
   return {
     destroy(err?: Error) {
       a.conn.destroy(err);

@@ -61,7 +61,9 @@ export class UpstreamConn {
       },
       onError: (err) => {
         this.reusable = false;
-        this.fail(new MeshletError("UPSTREAM_MALFORMED", `malformed response from ${endpoint.key}: ${err.message}`));
+        this.fail(err.code === "TRUNCATED"
+          ? new MeshletError("UPSTREAM_RESET", `${endpoint.key} closed the connection in the middle of the response`)
+          : new MeshletError("UPSTREAM_MALFORMED", `malformed response from ${endpoint.key}: ${err.message}`));
         this.conn.destroy();
       },
     });
@@ -78,8 +80,17 @@ export class UpstreamConn {
       },
       end: () => {
         this.reusable = false;
-        if (this.sink !== null) this.parser.finish();
-        if (this.sink === null) this.conn.close();
+        if (this.sink === null) {
+          // Closed while idle: out of the pool at once, not when the close event comes.
+          this.owner.forget(this);
+          this.conn.close();
+          return;
+        }
+        this.parser.finish(); // ends a close-delimited body, or fails a message cut short
+        if (this.sink !== null && !this.responseDone && !this.parser.inMessage) {
+          this.fail(new MeshletError("UPSTREAM_RESET", `${endpoint.key} closed the connection without responding`));
+          this.conn.destroy();
+        }
       },
       close: (err) => {
         this.closed = true;

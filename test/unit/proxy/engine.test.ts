@@ -12,7 +12,7 @@ const enc = (s: string) => new TextEncoder().encode(s);
 const dec = (b: Uint8Array) => new TextDecoder().decode(b);
 const tick = () => new Promise<void>((r) => setImmediate(r));
 
-type Behaviour = "ok" | "close" | "silent" | "partial";
+type Behaviour = "ok" | "close" | "silent" | "partial" | "halfclose" | "cut";
 /** An upstream that answers each request head with a small response naming its port. */
 function upstream(net: FakeNet, port: number, behave: () => Behaviour = () => "ok") {
   const conns: Conn[] = [];
@@ -31,6 +31,11 @@ function upstream(net: FakeNet, port: number, behave: () => Behaviour = () => "o
           const b = behave();
           if (b === "close") return c.destroy();
           if (b === "silent") return;
+          if (b === "halfclose") return c.closeWrite();
+          if (b === "cut") {
+            c.write(enc("HTTP/1.1 200 OK\r\ncontent-le"));
+            return c.closeWrite();
+          }
           if (b === "partial") return void c.write(enc("HTTP/1.1 200 OK\r\ncontent-length: 10\r\n\r\nhalf"));
           const body = `from ${port}`;
           c.write(enc(`HTTP/1.1 200 OK\r\ncontent-length: ${body.length}\r\n\r\n${body}`));
@@ -210,4 +215,75 @@ test("shutdown waits for the in-flight exchange, then closes idle client connect
   assert.ok(c.closed);
   assert.match(c.peer.text(), /HTTP\/1\.1 200 OK\r\ncontent-length: 2\r\nconnection: close/);
   assert.equal(clock.pending >= 0, true);
+});
+
+function single(behave: () => Behaviour, extra: Record<string, unknown> = {}) {
+  const net = new FakeNet();
+  const clock = new FakeClock();
+  const up = upstream(net, 9001, behave);
+  const rt = { name: "node", net, clock, random: () => 0, tls: {} as Runtime["tls"], http: {} as Runtime["http"], stdout() {}, stderr() {} } as Runtime;
+  const proxy = createProxy(rt, config({ services: [{ name: "web", hostnames: ["web"], endpoints: ["127.0.0.1:9001"] }], ...extra }), { metrics: new MetricsStore(), log() {} });
+  return { net, clock, up, proxy, client: async () => (await net.connect({ host: "127.0.0.1", port: 4140 })) as FakeConn };
+}
+
+test("an upstream that half-closes without responding gets 502 upstream-reset, not a hang", async () => {
+  const { proxy, client } = single(() => "halfclose");
+  await proxy.start();
+  const r = await exchange(await client(), "GET / HTTP/1.1\r\nHost: web\r\n\r\n");
+  assert.match(r, /^HTTP\/1\.1 502 /);
+  assert.match(r, /x-meshlet-error: upstream-reset/);
+});
+
+test("a response cut off mid-head is upstream-reset too", async () => {
+  const { proxy, client } = single(() => "cut");
+  await proxy.start();
+  const r = await exchange(await client(), "GET / HTTP/1.1\r\nHost: web\r\n\r\n");
+  assert.match(r, /^HTTP\/1\.1 502 /);
+  assert.match(r, /x-meshlet-error: upstream-reset/);
+});
+
+test("pipelined requests followed by the client's FIN are all answered before the close", async () => {
+  const { proxy, client } = single(() => "ok");
+  await proxy.start();
+  const c = await client();
+  let got = "";
+  let closed = false;
+  c.setHandlers({ data: (b) => void (got += dec(b)), end() {}, close: () => void (closed = true) });
+  c.write(enc("GET /1 HTTP/1.1\r\nHost: web\r\n\r\nGET /2 HTTP/1.1\r\nHost: web\r\n\r\n"));
+  c.closeWrite();
+  for (let i = 0; i < 50 && !closed; i++) await tick();
+  assert.equal(got.match(/HTTP\/1\.1 200/g)?.length, 2, got);
+  assert.ok(closed);
+});
+
+test("a FIN seen during detection reaches the opaque upstream", async () => {
+  const net = new FakeNet();
+  let upstreamEnded = false;
+  let received = "";
+  void net.listen({ host: "127.0.0.1", port: 9001 }, (c) => c.setHandlers({
+    data: (b) => void (received += dec(b)),
+    end: () => { upstreamEnded = true; c.close(); },
+    close() {},
+  }));
+  const rt = { name: "node", net, clock: new FakeClock(), random: () => 0, tls: {} as Runtime["tls"], http: {} as Runtime["http"], stdout() {}, stderr() {} } as Runtime;
+  const proxy = createProxy(rt, config({ outbound: { port: 4140, opaqueService: "web" }, services: [{ name: "web", hostnames: ["web"], endpoints: ["127.0.0.1:9001"] }] }), { metrics: new MetricsStore(), log() {} });
+  await proxy.start();
+  const c = (await net.connect({ host: "127.0.0.1", port: 4140 })) as FakeConn;
+  c.setHandlers({ data() {}, end() {}, close() {} });
+  c.write(enc("hel")); // too short to decide: the FIN decides
+  c.closeWrite();
+  for (let i = 0; i < 20 && !upstreamEnded; i++) await tick();
+  assert.equal(received, "hel");
+  assert.ok(upstreamEnded, "the client's FIN was passed on");
+});
+
+test("a request read just as shutdown begins is answered (Connection: close), not dropped", async () => {
+  const { proxy, client } = single(() => "ok");
+  await proxy.start();
+  const c = await client();
+  const done = proxy.shutdown(10_000);
+  const r = await exchange(c, "GET / HTTP/1.1\r\nHost: web\r\n\r\n");
+  await done;
+  assert.match(r, /^HTTP\/1\.1 200 OK/);
+  assert.match(r, /connection: close/);
 });
