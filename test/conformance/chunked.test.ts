@@ -1,26 +1,17 @@
 // Chunked request bodies (curl) and chunked responses with trailers.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import * as h from "./harness.ts";
 
 describe(`chunked [${h.runtime}]`, { timeout: 60_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture();
+  const t = f.test;
 
   t("curl chunked upload arrives intact", async () => {
     const data = randomBytes(300_000);
     const r = await h.curl(
-      ["-H", "Host: web", "-H", "Transfer-Encoding: chunked", "--data-binary", "@-", `http://127.0.0.1:${proxy!.outbound}/upload`],
+      ["-H", "Host: web", "-H", "Transfer-Encoding: chunked", "--data-binary", "@-", `http://127.0.0.1:${f.proxy.outbound}/upload`],
       { input: data },
     );
     assert.equal(r.exitCode, 0, r.stderr);
@@ -32,7 +23,7 @@ describe(`chunked [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("a raw chunked request with extensions and a trailer is re-framed correctly", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send(
         "POST /raw-chunked HTTP/1.1\r\nHost: web\r\nTransfer-Encoding: chunked\r\n\r\n" +
@@ -51,7 +42,7 @@ describe(`chunked [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("an empty chunked body", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("POST /empty HTTP/1.1\r\nHost: web\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\n");
       const r = await c.readResponse();
@@ -63,14 +54,14 @@ describe(`chunked [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("a chunked response keeps its body and trailers", async () => {
-    const r = await h.httpRequest({ port: proxy!.outbound, path: "/trailers", headers: { te: "trailers" } });
+    const r = await h.httpRequest({ port: f.proxy.outbound, path: "/trailers", headers: { te: "trailers" } });
     assert.equal(r.status, 200);
     assert.equal(r.body.toString(), "hello world");
     assert.equal(r.trailers["x-trailer"], "yes", `trailers: ${JSON.stringify(r.trailers)}`);
   });
 
   t("a chunked response (no content-length) streams through to a raw client", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("GET /bytes/100000?chunked HTTP/1.1\r\nHost: web\r\n\r\n");
       const r = await c.readResponse();

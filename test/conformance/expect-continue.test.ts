@@ -1,24 +1,15 @@
 // Expect: 100-continue: the client gets 100 Continue before it sends the body.
 import assert from "node:assert/strict";
 import { randomBytes } from "node:crypto";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import * as h from "./harness.ts";
 
 describe(`expect 100-continue [${h.runtime}]`, { timeout: 60_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture();
+  const t = f.test;
 
   t("a raw client waits for 100 Continue, then sends the body", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("POST /continue HTTP/1.1\r\nHost: web\r\nExpect: 100-continue\r\nContent-Length: 5\r\n\r\n");
       const interim = await c.readResponse({ keepInformational: true, timeoutMs: 3000 });
@@ -36,7 +27,7 @@ describe(`expect 100-continue [${h.runtime}]`, { timeout: 60_000 }, () => {
   t("curl uploads 2 MB with Expect: 100-continue without waiting for its fallback timer", async () => {
     const data = randomBytes(2 * 1024 * 1024);
     const r = await h.curl(
-      ["--expect100-timeout", "8", "-H", "Host: web", "-H", "Expect: 100-continue", "--data-binary", "@-", `http://127.0.0.1:${proxy!.outbound}/big`],
+      ["--expect100-timeout", "8", "-H", "Host: web", "-H", "Expect: 100-continue", "--data-binary", "@-", `http://127.0.0.1:${f.proxy.outbound}/big`],
       { input: data },
     );
     assert.equal(r.exitCode, 0, r.stderr);

@@ -13,7 +13,7 @@ import net from "node:net";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
-import type { TestContext } from "node:test";
+import { after, before, test, type TestContext } from "node:test";
 import { WebSocketServer } from "ws";
 
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), "../..");
@@ -1019,5 +1019,42 @@ export function withDiagnostics(getProxy: () => ProxyProcess | undefined, fn: (t
       if (p && e instanceof Error) e.message += p.diagnostics();
       throw e;
     }
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// the common fixture
+
+export interface WebFixture {
+  /** The upstream behind service "web". */
+  readonly up: Upstream;
+  /** The proxy under test, routing hosts web and web.test to `up`. */
+  readonly proxy: ProxyProcess;
+  /** node:test's test(), with the proxy's diagnostics appended to failures. */
+  test(name: string, fn: (t: TestContext) => Promise<void>): void;
+}
+
+/** One upstream and a proxy in front of it, started before and stopped after the enclosing describe(). */
+export function webFixture(): WebFixture {
+  let up: Upstream | undefined;
+  let proxy: ProxyProcess | undefined;
+  before(async () => {
+    up = await startUpstream();
+    proxy = await startProxy(makeConfig({ services: [{ name: "web", endpoints: [up.addr] }] }));
+  });
+  after(async () => {
+    await proxy?.stop();
+    await up?.close();
+  });
+  return {
+    get up() {
+      if (!up) throw new Error("webFixture: used outside a test");
+      return up;
+    },
+    get proxy() {
+      if (!proxy) throw new Error("webFixture: used outside a test");
+      return proxy;
+    },
+    test: (name, fn) => void test(name, withDiagnostics(() => proxy, fn)),
   };
 }

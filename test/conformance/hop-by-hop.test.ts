@@ -1,23 +1,14 @@
 // Hop-by-hop headers are removed in both directions; end-to-end headers pass.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import * as h from "./harness.ts";
 
 describe(`hop-by-hop headers [${h.runtime}]`, { timeout: 60_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture();
+  const t = f.test;
 
   t("request hop-by-hop headers do not reach the upstream", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send(
         "GET /hop HTTP/1.1\r\nHost: web\r\n" +
@@ -46,7 +37,7 @@ describe(`hop-by-hop headers [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("response hop-by-hop headers do not reach the client", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("GET /hop-response HTTP/1.1\r\nHost: web\r\n\r\n");
       const r = await c.readResponse();
@@ -62,7 +53,7 @@ describe(`hop-by-hop headers [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("Transfer-Encoding is re-framed: a content-length request stays intact", async () => {
-    const r = await h.httpRequest({ port: proxy!.outbound, method: "POST", path: "/cl", body: "0123456789" });
+    const r = await h.httpRequest({ port: f.proxy.outbound, method: "POST", path: "/cl", body: "0123456789" });
     const j = JSON.parse(r.body.toString());
     assert.equal(j.bodyBytes, 10);
     assert.ok(!(j.headers["transfer-encoding"] && j.headers["content-length"]), `both CL and TE sent upstream: ${JSON.stringify(j.headers)}`);

@@ -1,30 +1,21 @@
 // HTTP/1.0 clients: no chunked framing towards them; the connection closes unless kept alive.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import * as h from "./harness.ts";
 
 describe(`http/1.0 [${h.runtime}]`, { timeout: 60_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture();
+  const t = f.test;
 
   t("curl --http1.0", async () => {
-    const r = await h.curl(["--http1.0", "-H", "Host: web", `http://127.0.0.1:${proxy!.outbound}/ten`]);
+    const r = await h.curl(["--http1.0", "-H", "Host: web", `http://127.0.0.1:${f.proxy.outbound}/ten`]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.status, 200);
     assert.equal(JSON.parse(r.body.toString()).url, "/ten");
   });
 
   t("a chunked upstream response reaches an HTTP/1.0 client unchunked, then the connection closes", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("GET /bytes/5000?chunked HTTP/1.0\r\nHost: web\r\n\r\n");
       await c.waitClose(5000);
@@ -40,7 +31,7 @@ describe(`http/1.0 [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("HTTP/1.0 without Host is still routable when an absolute-form target names the service", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("GET http://web/ten-abs HTTP/1.0\r\n\r\n");
       await c.waitClose(5000);
@@ -54,7 +45,7 @@ describe(`http/1.0 [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("HTTP/1.0 with Connection: keep-alive and a content-length response", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("GET /ka10 HTTP/1.0\r\nHost: web\r\nConnection: keep-alive\r\n\r\n");
       const r = await c.readResponse();

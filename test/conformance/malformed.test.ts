@@ -1,6 +1,6 @@
 // Requests that enable smuggling or exceed limits get a clear error response, then the connection closes.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import * as h from "./harness.ts";
 
 interface Case {
@@ -38,20 +38,11 @@ const cases: Case[] = [
 ];
 
 describe(`malformed requests [${h.runtime}]`, { timeout: 90_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture();
+  const t = f.test;
 
   t("control: a well-formed request on the same kind of connection gets 200", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send(`POST /ok HTTP/1.1\r\n${H}Content-Length: 5\r\n\r\nhello`);
       const r = await c.readResponse();
@@ -63,8 +54,8 @@ describe(`malformed requests [${h.runtime}]`, { timeout: 90_000 }, () => {
 
   for (const tc of cases) {
     t(`${tc.name} -> ${tc.status.join("/")} and close`, async () => {
-      const before = a.requests.length;
-      const c = await h.RawConn.open(proxy!.outbound);
+      const before = f.up.requests.length;
+      const c = await h.RawConn.open(f.proxy.outbound);
       try {
         c.send(tc.request);
         await c.waitClose(5000).catch((e: Error) => {
@@ -76,7 +67,7 @@ describe(`malformed requests [${h.runtime}]`, { timeout: 90_000 }, () => {
         assert.ok(tc.status.includes(p.res.status), `expected ${tc.status.join("/")}, got ${p.res.status}:\n${p.res.head}`);
         assert.equal(c.buf.length, p.consumed, `bytes after the error response: ${JSON.stringify(c.buf.subarray(p.consumed, p.consumed + 200).toString("latin1"))}`);
         await h.sleep(50);
-        if (!tc.bodyError) assert.equal(a.requests.length, before, `the upstream received the malformed request: ${JSON.stringify(a.requests.at(-1))}`);
+        if (!tc.bodyError) assert.equal(f.up.requests.length, before, `the upstream received the malformed request: ${JSON.stringify(f.up.requests.at(-1))}`);
       } finally {
         c.destroy();
       }
@@ -84,8 +75,8 @@ describe(`malformed requests [${h.runtime}]`, { timeout: 90_000 }, () => {
   }
 
   t("a second request pipelined after a smuggling attempt never reaches the upstream", async () => {
-    const before = a.requests.length;
-    const c = await h.RawConn.open(proxy!.outbound);
+    const before = f.up.requests.length;
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send(`POST /first HTTP/1.1\r\n${H}Content-Length: 4\r\nTransfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\n${H}\r\n`);
       await c.waitClose(5000);
@@ -93,7 +84,7 @@ describe(`malformed requests [${h.runtime}]`, { timeout: 90_000 }, () => {
       assert.ok(p);
       assert.equal(p.res.status, 400);
       await h.sleep(100);
-      assert.deepEqual(a.requests.slice(before).map((r) => r.url), []);
+      assert.deepEqual(f.up.requests.slice(before).map((r) => r.url), []);
     } finally {
       c.destroy();
     }

@@ -1,23 +1,14 @@
 // HEAD, 204 and 304 responses carry no body, and the connection stays in sync afterwards.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import * as h from "./harness.ts";
 
 describe(`responses without a body [${h.runtime}]`, { timeout: 60_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture();
+  const t = f.test;
 
   t("HEAD, 204, 304 then GET on one keep-alive connection", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("HEAD /bytes/100 HTTP/1.1\r\nHost: web\r\n\r\n");
       const head = await c.readResponse({ method: "HEAD" });
@@ -49,7 +40,7 @@ describe(`responses without a body [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("curl -I", async () => {
-    const r = await h.curl(["-I", "-H", "Host: web", `http://127.0.0.1:${proxy!.outbound}/bytes/12345`]);
+    const r = await h.curl(["-I", "-H", "Host: web", `http://127.0.0.1:${f.proxy.outbound}/bytes/12345`]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.status, 200);
     assert.equal(h.header(r, "content-length"), "12345");

@@ -1,6 +1,6 @@
 // WebSocket (HTTP/1.1 Upgrade) through the proxy, using the ws package on both ends.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import WebSocket from "ws";
 import * as h from "./harness.ts";
 
@@ -36,22 +36,13 @@ function openWs(port: number, path: string): Promise<{ ws: WebSocket; messages: 
 }
 
 describe(`websocket [${h.runtime}]`, { timeout: 60_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture();
+  const t = f.test;
 
   t("upgrade, server-first message, echo text and binary, clean close", async () => {
-    const { ws, next } = await openWs(proxy!.outbound, "/ws");
+    const { ws, next } = await openWs(f.proxy.outbound, "/ws");
     try {
-      assert.equal(await next(), `hello from ${a.port}`);
+      assert.equal(await next(), `hello from ${f.up.port}`);
       ws.send("ping 1");
       assert.equal(await next(), "ping 1");
       const big = "x".repeat(200_000);
@@ -63,13 +54,13 @@ describe(`websocket [${h.runtime}]`, { timeout: 60_000 }, () => {
     } finally {
       ws.terminate();
     }
-    const up = a.requests.find((r) => r.url === "/ws");
+    const up = f.up.requests.find((r) => r.url === "/ws");
     assert.ok(up, "the upgrade request reached the upstream");
     assert.equal(String(up.headers.upgrade).toLowerCase(), "websocket");
   });
 
   t("several concurrent websockets stay independent", async () => {
-    const socks = await Promise.all([1, 2, 3].map((i) => openWs(proxy!.outbound, `/ws${i}`)));
+    const socks = await Promise.all([1, 2, 3].map((i) => openWs(f.proxy.outbound, `/ws${i}`)));
     try {
       for (const s of socks) assert.match(await s.next(), /^hello from/);
       socks.forEach((s, i) => s.ws.send(`m${i}`));
