@@ -1,7 +1,7 @@
 // The Node runtime: node:net, node:tls, node:http, unref'd timers, process.stdout.
 import type { Runtime } from "../../core/ports.ts";
 import { createNodeTls } from "../shared/node-tls.ts";
-import { createClock } from "./clock.ts";
+import { createClock } from "../shared/unref-clock.ts";
 import { createHttpServe } from "./http.ts";
 import { createNet } from "./net.ts";
 

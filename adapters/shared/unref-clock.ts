@@ -1,4 +1,4 @@
-// The Clock port: performance.now for durations, Date.now for logs, unref'd timers.
+// The Clock port for runtimes whose timers have unref() (Node, Bun): performance.now for durations, Date.now for logs.
 import type { Clock } from "../../core/ports.ts";
 
 export function createClock(): Clock {
