@@ -1,5 +1,7 @@
 // Protocol detection on the first bytes of an accepted connection.
 
+import { concatBytes } from "../bytes.ts";
+
 export type Detected = "http1" | "h2" | "tls" | "opaque";
 /** "more" means: not decided yet, read more bytes (or give up at the limit / timeout). */
 export type DetectResult = Detected | "more";
@@ -84,13 +86,7 @@ export class Detector {
   constructor(private readonly maxBytes: number) {}
   /** Adds a chunk; returns the decision, or "more". Once maxBytes are in, the decision is forced. */
   push(chunk: Uint8Array): DetectResult {
-    if (this.buf.length === 0) this.buf = chunk;
-    else {
-      const next = new Uint8Array(this.buf.length + chunk.length);
-      next.set(this.buf);
-      next.set(chunk, this.buf.length);
-      this.buf = next;
-    }
+    this.buf = this.buf.length === 0 ? chunk : concatBytes([this.buf, chunk]);
     const full = this.buf.length >= this.maxBytes;
     const r = detectProtocol(full ? this.buf.subarray(0, this.maxBytes) : this.buf, full);
     return r;

@@ -13,6 +13,7 @@
 // Flow control: the parser pauses itself after every onEnd (see `pause`/`resume`), so pipelined messages are
 // delivered one at a time and the unparsed bytes are retained until the engine is ready for the next one.
 
+import { concatBytes } from "../bytes.ts";
 import { FIELD_VALUE, HEX, TOKEN, internLatin1, latin1 } from "./chars.ts";
 import {
   Http1Error,
@@ -123,7 +124,7 @@ abstract class Http1Parser<H> {
     if (this.state === S_DETACHED) throw new Error("http1 parser: execute() after takeRemainder()");
     if (this.state === S_DEAD || chunk.length === 0) return;
     if (this.paused || this.running) {
-      this.pending = this.pending === null ? chunk.slice() : concat(this.pending, chunk);
+      this.pending = this.pending === null ? chunk.slice() : concatBytes([this.pending, chunk]);
       return;
     }
     this.drive(chunk, false);
@@ -158,7 +159,7 @@ abstract class Http1Parser<H> {
     if (this.state === S_DETACHED) return EMPTY;
     let out: Uint8Array = EMPTY;
     if (this.running && this.curPos < this.cur.length) out = this.cur.slice(this.curPos);
-    if (this.pending !== null) out = out.length === 0 ? this.pending : concat(out, this.pending);
+    if (this.pending !== null) out = out.length === 0 ? this.pending : concatBytes([out, this.pending]);
     this.pending = null;
     this.cur = EMPTY;
     this.hbuf = EMPTY;
@@ -189,7 +190,7 @@ abstract class Http1Parser<H> {
         if (this.paused) {
           if (pos < b.length) {
             const rest = own ? b.subarray(pos) : b.slice(pos);
-            this.pending = this.pending === null ? rest : concat(rest, this.pending);
+            this.pending = this.pending === null ? rest : concatBytes([rest, this.pending]);
           }
           return;
         }
@@ -646,6 +647,16 @@ abstract class Http1Parser<H> {
     return true;
   }
 
+  /** Content-Length with Transfer-Encoding, and the coding itself. Returns false after reporting an error. */
+  protected checkFraming(): boolean {
+    if (this.fTE === null) return true;
+    if (this.fContentLength !== -1) {
+      this.fail("CL_AND_TE", 400, "both Content-Length and Transfer-Encoding");
+      return false;
+    }
+    return this.checkTransferEncoding(this.fTE);
+  }
+
   /** Connection tokens -> bit 1 close, bit 2 keep-alive, bit 4 upgrade. */
   protected connectionFlags(): number {
     const v = this.fConnection;
@@ -747,13 +758,9 @@ export class RequestParser extends Http1Parser<RequestHead> {
     let bodyKind: BodyKind = "none";
     let contentLength = 0;
     const conn = this.connectionFlags();
-    let keepAlive = version === 11 ? (conn & 1) === 0 : (conn & 3) === 2;
+    let keepAlive = keepAliveFor(version, conn);
+    if (!this.checkFraming()) return;
     if (this.fTE !== null) {
-      if (this.fContentLength !== -1) {
-        this.fail("CL_AND_TE", 400, "both Content-Length and Transfer-Encoding");
-        return;
-      }
-      if (!this.checkTransferEncoding(this.fTE)) return;
       bodyKind = "chunked";
       // RFC 9112 §6.1: Transfer-Encoding in an HTTP/1.0 request is faulty framing; close after this message.
       if (version === 10) keepAlive = false;
@@ -863,14 +870,8 @@ export class ResponseParser extends Http1Parser<ResponseHead> {
     const informational = status < 200 && status !== 101;
     const method = informational ? (this.methods[0] ?? "GET") : (this.methods.shift() ?? "GET");
     const conn = this.connectionFlags();
-    let keepAlive = version === 11 ? (conn & 1) === 0 : (conn & 3) === 2;
-    if (this.fTE !== null) {
-      if (this.fContentLength !== -1) {
-        this.fail("CL_AND_TE", 502, "both Content-Length and Transfer-Encoding");
-        return;
-      }
-      if (!this.checkTransferEncoding(this.fTE)) return;
-    }
+    let keepAlive = keepAliveFor(version, conn);
+    if (!this.checkFraming()) return;
     const cl = this.fContentLength;
     let bodyKind: BodyKind;
     const tunnel = status === 101 || (method === "CONNECT" && status >= 200 && status < 300);
@@ -909,9 +910,7 @@ function lineEnd(buf: Uint8Array, start: number): number {
   return i;
 }
 
-function concat(a: Uint8Array, b: Uint8Array): Uint8Array {
-  const out = new Uint8Array(a.length + b.length);
-  out.set(a, 0);
-  out.set(b, a.length);
-  return out;
+/** Persistence from the version and the Connection flags (HTTP/1.1: unless close; HTTP/1.0: only with keep-alive). */
+function keepAliveFor(version: number, conn: number): boolean {
+  return version === 11 ? (conn & 1) === 0 : (conn & 3) === 2;
 }

@@ -2,6 +2,7 @@
 // engine, or an opaque byte tunnel to the listener's TCP target. HTTP/2 and TLS are recognised and refused
 // until their engines exist.
 
+import { concatBytes } from "../bytes.ts";
 import { Detector, type Detected } from "../detect/detect.ts";
 import { MeshletError } from "../errors.ts";
 import type { ListenerProtocol } from "../config/types.ts";
@@ -149,7 +150,7 @@ function forwardOpaque(conn: Conn, metrics: TcpMetrics, preread: Uint8Array, l: 
       upMetrics.opened();
       let pending: Uint8Array | undefined;
       if (held.length === 1) pending = held[0];
-      else if (held.length > 1) pending = concat(held);
+      else if (held.length > 1) pending = concatBytes(held);
       const untrack = http.track({ drain() {}, destroy: () => t.destroy() });
       const t = tunnel({ conn, metrics }, { conn: up, metrics: upMetrics }, {
         aPending: pending,
@@ -167,16 +168,4 @@ function forwardOpaque(conn: Conn, metrics: TcpMetrics, preread: Uint8Array, l: 
       conn.destroy();
     },
   );
-}
-
-function concat(chunks: Uint8Array[]): Uint8Array {
-  let n = 0;
-  for (const c of chunks) n += c.length;
-  const out = new Uint8Array(n);
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }

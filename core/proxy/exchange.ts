@@ -2,7 +2,7 @@
 // (streaming its body), stream the response back re-framed for the client, and report metrics.
 
 import { MeshletError } from "../errors.ts";
-import { getHeader, stripHopByHop } from "../http1/headers.ts";
+import { encodeLatin1, getHeader, stripHopByHop } from "../http1/headers.ts";
 import {
   CRLF,
   encodeChunkHeader,
@@ -18,7 +18,6 @@ import type { Http1ServerConn } from "./http1-server.ts";
 import type { Endpoint } from "./routes.ts";
 import { tunnel } from "./tunnel.ts";
 import type { ResponseSink, UpstreamConn } from "./upstream.ts";
-import { encodeLatin1 } from "../http1/headers.ts";
 
 type Framing = "none" | "length" | "chunked" | "close";
 

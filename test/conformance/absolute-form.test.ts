@@ -1,23 +1,14 @@
 // Absolute-form request targets (as sent to a forward proxy).
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import * as h from "./harness.ts";
 
 describe(`absolute-form targets [${h.runtime}]`, { timeout: 60_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", hostnames: ["web", "web.test"], endpoints: [a.addr] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture((up) => h.makeConfig({ services: [{ name: "web", hostnames: ["web", "web.test"], endpoints: [up.addr] }] }));
+  const t = f.test;
 
   t("curl -x sends absolute-form and reaches the service", async () => {
-    const r = await h.curl(["-x", `http://127.0.0.1:${proxy!.outbound}`, "http://web.test/abs/path?q=1"]);
+    const r = await h.curl(["-x", `http://127.0.0.1:${f.proxy.outbound}`, "http://web.test/abs/path?q=1"]);
     assert.equal(r.exitCode, 0, r.stderr);
     assert.equal(r.status, 200);
     const j = JSON.parse(r.body.toString());
@@ -26,7 +17,7 @@ describe(`absolute-form targets [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("the absolute-form authority wins over a different Host header (RFC 9112 3.2.2)", async () => {
-    const c = await h.RawConn.open(proxy!.outbound);
+    const c = await h.RawConn.open(f.proxy.outbound);
     try {
       c.send("GET http://web/abs2 HTTP/1.1\r\nHost: unknown.example\r\n\r\n");
       const r = await c.readResponse();

@@ -1034,13 +1034,18 @@ export interface WebFixture {
   test(name: string, fn: (t: TestContext) => Promise<void>): void;
 }
 
-/** One upstream and a proxy in front of it, started before and stopped after the enclosing describe(). */
-export function webFixture(): WebFixture {
+/**
+ * One upstream and a proxy in front of it, started before and stopped after the enclosing describe(). The config
+ * defaults to service "web" (hosts web, web.test) routed to the upstream.
+ */
+export function webFixture(
+  config: (up: Upstream) => unknown = (up) => makeConfig({ services: [{ name: "web", endpoints: [up.addr] }] }),
+): WebFixture {
   let up: Upstream | undefined;
   let proxy: ProxyProcess | undefined;
   before(async () => {
     up = await startUpstream();
-    proxy = await startProxy(makeConfig({ services: [{ name: "web", endpoints: [up.addr] }] }));
+    proxy = await startProxy(config(up));
   });
   after(async () => {
     await proxy?.stop();

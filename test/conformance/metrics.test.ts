@@ -1,29 +1,20 @@
 // Metrics move with traffic: request/response counters, latency histogram, TCP counters.
 import assert from "node:assert/strict";
-import { after, before, describe, test } from "node:test";
+import { describe } from "node:test";
 import * as h from "./harness.ts";
 
 describe(`metrics [${h.runtime}]`, { timeout: 60_000 }, () => {
-  let a: h.Upstream, proxy: h.ProxyProcess | undefined;
-  const t = (name: string, fn: () => Promise<void>) => test(name, h.withDiagnostics(() => proxy, fn));
-
-  before(async () => {
-    a = await h.startUpstream();
-    proxy = await h.startProxy(h.makeConfig({ services: [{ name: "web", endpoints: [a.addr] }, { name: "empty", hostnames: ["empty"], endpoints: [] }] }));
-  });
-  after(async () => {
-    await proxy?.stop();
-    await a?.close();
-  });
+  const f = h.webFixture((up) => h.makeConfig({ services: [{ name: "web", endpoints: [up.addr] }, { name: "empty", hostnames: ["empty"], endpoints: [] }] }));
+  const t = f.test;
 
   t("HTTP counters and latency count grow by the requests made", async () => {
     const out = { direction: "outbound" };
-    const m0 = await h.scrape(proxy!);
-    for (let i = 0; i < 5; i++) assert.equal((await h.httpRequest({ port: proxy!.outbound, path: `/m/${i}` })).status, 200);
-    assert.ok((await h.httpRequest({ port: proxy!.outbound, host: "empty" })).status >= 500);
+    const m0 = await h.scrape(f.proxy);
+    for (let i = 0; i < 5; i++) assert.equal((await h.httpRequest({ port: f.proxy.outbound, path: `/m/${i}` })).status, 200);
+    assert.ok((await h.httpRequest({ port: f.proxy.outbound, host: "empty" })).status >= 500);
     const m1 = await h.waitFor(
       async () => {
-        const m = await h.scrape(proxy!);
+        const m = await h.scrape(f.proxy);
         return h.sumMetric(m, "request_total", out) - h.sumMetric(m0, "request_total", out) >= 6 ? m : undefined;
       },
       3000,
@@ -39,11 +30,11 @@ describe(`metrics [${h.runtime}]`, { timeout: 60_000 }, () => {
   });
 
   t("TCP counters: opens, closes, bytes", async () => {
-    const m0 = await h.scrape(proxy!);
-    for (let i = 0; i < 3; i++) await h.httpRequest({ port: proxy!.outbound, method: "POST", path: "/tcp", body: Buffer.alloc(10_000) });
+    const m0 = await h.scrape(f.proxy);
+    for (let i = 0; i < 3; i++) await h.httpRequest({ port: f.proxy.outbound, method: "POST", path: "/tcp", body: Buffer.alloc(10_000) });
     const m1 = await h.waitFor(
       async () => {
-        const m = await h.scrape(proxy!);
+        const m = await h.scrape(f.proxy);
         return h.sumMetric(m, "tcp_close_total") - h.sumMetric(m0, "tcp_close_total") >= 3 ? m : undefined;
       },
       3000,

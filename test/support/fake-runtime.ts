@@ -1,4 +1,5 @@
 // In-memory ports for deterministic unit tests: a manual clock and connected pairs of connections.
+import { concatBytes } from "../../core/bytes.ts";
 import { MeshletError } from "../../core/errors.ts";
 import type { Addr, Clock, Conn, ConnHandlers, Net } from "../../core/ports.ts";
 
@@ -81,7 +82,7 @@ export class FakeConn implements Conn {
     this.peer.finish(new Error("ECONNRESET"));
   }
   text() {
-    return new TextDecoder().decode(concat(this.written));
+    return new TextDecoder().decode(concatBytes(this.written));
   }
   private deliver(chunk: Uint8Array) {
     this.inbox.push(chunk);
@@ -131,14 +132,4 @@ export class FakeNet implements Net {
     accept(server);
     return client;
   }
-}
-
-export function concat(chunks: Uint8Array[]): Uint8Array {
-  const out = new Uint8Array(chunks.reduce((n, c) => n + c.length, 0));
-  let o = 0;
-  for (const c of chunks) {
-    out.set(c, o);
-    o += c.length;
-  }
-  return out;
 }
