@@ -1,21 +1,7 @@
-// Round-robin over a fixed endpoint list (a pure object; a new one is built when the list changes).
+// Round-robin over an endpoint list (a pure object).
 
 import type { Balancer, BalancerEndpoint, PickContext } from "./types.ts";
 import { uniqueByKey } from "./types.ts";
-
-export class RoundRobin<T> {
-  private next = 0;
-  constructor(private readonly items: readonly T[]) {}
-  pick(): T | undefined {
-    const n = this.items.length;
-    if (n === 0) return undefined;
-    if (this.next >= n) this.next = 0;
-    return this.items[this.next++];
-  }
-  get size(): number {
-    return this.items.length;
-  }
-}
 
 /**
  * Plain round-robin behind the Balancer interface (weights ignored: use weighted-round-robin). Starts at a

@@ -1,6 +1,8 @@
 // Checks across fields: unique service names and hostnames, opaqueService naming a service, listeners not
-// sharing a port, the inbound app not being the inbound listener. They run on the partially parsed file (even
+// sharing a port, the inbound app not being the inbound listener, and the route checks (route-checks.ts). They run on the partially parsed file (even
 // when other fields are bad, so every problem is listed at once) and look only at values of the right type.
+
+import { routeChecks } from "./route-checks.ts";
 
 export type PathKey = string | number;
 export interface CrossIssue {
@@ -82,6 +84,8 @@ export function crossChecks(root: unknown): CrossIssue[] {
       issues.push({ path: ["inbound", "app"], message: `the app address is the inbound listener itself (a forwarding loop)` });
     }
   }
+
+  issues.push(...routeChecks(root, new Set(nameAt.keys())));
   return issues;
 }
 

@@ -6,125 +6,17 @@
 import * as v from "valibot";
 import type { Addr } from "../ports.ts";
 import { crossChecks, type PathKey } from "./checks.ts";
-import type { ListenerProtocol, MeshletConfig, ServiceConfig } from "./types.ts";
-import {
-  addressExpected,
-  describe,
-  parseAddressString,
-  parseDuration,
-  parseHost,
-  parseHostname,
-  parsePort,
-  type ValueResult,
-} from "./values.ts";
+import { DEFAULTS } from "./defaults.ts";
+import { Bool, duration, fromParser, int, isObj, list, never, strict } from "./kit.ts";
+import { Balancer, FailureAccrual, HeaderFaults, MaxPending, RetryBudget, TimeoutHeader } from "./policy-schema.ts";
+import { objectName, Route, toRouteConfig } from "./routes-schema.ts";
+import type { EndpointConfig, ListenerProtocol, MeshletConfig, ServiceConfig } from "./types.ts";
+import { addressExpected, describe, parseAddressString, parseHost, parseHostname, parsePort } from "./values.ts";
 
-/** Defaults, in file form (Linkerd's where Linkerd has one). */
-export const DEFAULTS = {
-  admin: { host: "127.0.0.1", port: 4191 },
-  outbound: { host: "127.0.0.1", port: 4140, protocol: "detect" },
-  inbound: { host: "0.0.0.0", port: 4143, protocol: "detect" },
-  listen: { host: "127.0.0.1", protocol: "detect" },
-  pool: { maxIdlePerEndpoint: 64, idleTimeout: "3s", connectTimeout: "1s" },
-  detect: { timeout: "10s", maxBytes: 1024 },
-  responseTimeout: 0,
-  shutdownGrace: "120s",
-  accessLog: true,
-  forwardedHeaders: true,
-} as const;
+export { DEFAULTS };
 
-// ---- building blocks -------------------------------------------------------------------------------------
+// ---- building blocks (the generic ones are in kit.ts) ----------------------------------------------------
 
-/** A schema from a value parser: the parser's message becomes the issue message. */
-function fromParser<T>(parse: (input: unknown) => ValueResult<T>): v.GenericSchema<unknown, T> {
-  return v.pipe(
-    v.unknown(),
-    v.rawTransform(({ dataset, addIssue, NEVER }) => {
-      const r = parse(dataset.value);
-      if (!r.ok) {
-        addIssue({ message: r.message });
-        return NEVER;
-      }
-      return r.value;
-    }),
-  );
-}
-
-/** A schema that always fails with "expected <what>, received <input>". */
-function never(what: string): v.GenericSchema<unknown, never> {
-  return fromParser<never>((input) => ({ ok: false, message: `expected ${what}, received ${describe(input)}` }));
-}
-
-const isObj = (x: unknown): x is Record<string, unknown> => typeof x === "object" && x !== null && !Array.isArray(x);
-
-/**
- * A strict object: like v.strictObject, but reports every unknown key (not only the first), suggests the key
- * that was probably meant, rejects lists, and says which required key is missing.
- */
-function strict<const E extends v.ObjectEntries>(entries: E, what: string) {
-  const known = Object.keys(entries);
-  const loose: v.GenericSchema<unknown, Record<string, unknown>> = v.looseObject(entries, (issue) =>
-    issue.path && issue.input === undefined
-      ? `missing required key ${issue.expected}`
-      : `expected ${what} (a mapping), received ${describe(issue.input)}`,
-  );
-  const object = v.pipe(
-    loose,
-    v.rawCheck<Record<string, unknown>>(({ dataset, addIssue }) => {
-      const value: unknown = dataset.value;
-      if (!isObj(value)) return;
-      for (const key of Object.keys(value)) {
-        if (known.includes(key)) continue;
-        addIssue({
-          message: unknownKeyMessage(key, known),
-          path: [{ type: "object", origin: "key", input: value, key, value: value[key] }],
-        });
-      }
-    }),
-    v.transform((value) => {
-      const out: Record<string, unknown> = {};
-      for (const key of known) if (key in value) out[key] = value[key];
-      return out as v.InferOutput<v.ObjectSchema<E, undefined>>;
-    }),
-  );
-  return v.lazy((input) => (Array.isArray(input) ? never(`${what} (a mapping)`) : object));
-}
-
-function unknownKeyMessage(key: string, known: string[]): string {
-  const norm = (s: string) => s.toLowerCase().replace(/[-_]/g, "");
-  const guess =
-    known.find((k) => norm(k) === norm(key)) ??
-    known.find((k) => norm(k) === `${norm(key)}s` || `${norm(k)}s` === norm(key)) ??
-    known.find((k) => editDistance(norm(k), norm(key)) <= 2);
-  const hint = guess ? `; did you mean "${guess}"?` : "";
-  return `unknown key "${key}" (expected one of: ${known.join(", ")})${hint}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const cur = [i];
-    for (let j = 1; j <= b.length; j++) {
-      cur[j] = Math.min(prev[j]! + 1, cur[j - 1]! + 1, prev[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
-    }
-    prev = cur;
-  }
-  return prev[b.length]!;
-}
-
-function list<T>(item: v.GenericSchema<unknown, T>, what: string) {
-  return v.array(item, (issue) => `expected a list of ${what}, received ${describe(issue.input)}`);
-}
-
-function int(min: number, max: number, what: string): v.GenericSchema<unknown, number> {
-  return fromParser((input) =>
-    typeof input === "number" && Number.isInteger(input) && input >= min && input <= max
-      ? { ok: true, value: input }
-      : { ok: false, message: `expected ${what} (an integer ${min}..${max}), received ${describe(input)}` },
-  );
-}
-
-const Bool = v.boolean((issue) => `expected true or false, received ${describe(issue.input)}`);
-const duration = (minMs = 0) => fromParser((input) => parseDuration(input, minMs));
 const Host = fromParser(parseHost);
 const ListenPort = fromParser((input) => parsePort(input, 0));
 const EndpointPort = fromParser((input) => parsePort(input, 1));
@@ -134,21 +26,24 @@ const Protocol = v.picklist(
   (issue) => `expected "detect" or "opaque", received ${describe(issue.input)}`,
 ) as v.GenericSchema<unknown, ListenerProtocol>;
 
-const SERVICE_NAME_RE = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,62})$/;
-const ServiceName = fromParser((input) =>
-  typeof input === "string" && SERVICE_NAME_RE.test(input)
-    ? { ok: true, value: input }
-    : {
-        ok: false,
-        message: `expected a service name (1-63 letters, digits, ".", "_" or "-", starting with a letter or digit), received ${describe(input)}`,
-      },
-);
+const ServiceName = objectName("a service name");
 
-/** An endpoint address: "host:port", "[v6]:port" or {host, port}; port 1..65535. */
-const EndpointObject = strict({ host: Host, port: EndpointPort }, "an address");
-const Endpoint: v.GenericSchema<unknown, Addr> = v.lazy((input) => {
+/** An endpoint address: "host:port", "[v6]:port" or {host, port, weight?}; port 1..65535, weight 1..10000. */
+const EndpointObject = strict(
+  { host: Host, port: EndpointPort, weight: v.optional(int(1, 10_000, "an endpoint weight")) },
+  "an address",
+);
+const Endpoint: v.GenericSchema<unknown, EndpointConfig> = v.lazy((input) => {
   if (typeof input === "string") return fromParser(() => parseAddressString(input, 1));
   if (isObj(input)) return EndpointObject;
+  return never(addressExpected());
+});
+
+/** The inbound app: an address without a weight. */
+const AppObject = strict({ host: Host, port: EndpointPort }, "an address");
+const App: v.GenericSchema<unknown, Addr> = v.lazy((input) => {
+  if (typeof input === "string") return fromParser(() => parseAddressString(input, 1));
+  if (isObj(input)) return AppObject;
   return never(addressExpected());
 });
 
@@ -176,7 +71,7 @@ const Inbound = strict(
   {
     host: v.optional(Host, DEFAULTS.inbound.host),
     port: v.optional(ListenPort, DEFAULTS.inbound.port),
-    app: Endpoint,
+    app: App,
     protocol: v.optional(Protocol, DEFAULTS.inbound.protocol),
   },
   "the inbound listener",
@@ -197,6 +92,10 @@ const Service = strict(
     hostnames: v.optional(list(Hostname, "hostnames"), []),
     endpoints: list(Endpoint, "endpoint addresses"),
     listen: v.optional(Listen),
+    balancer: v.optional(Balancer, DEFAULTS.service.balancer),
+    failureAccrual: v.optional(FailureAccrual, true),
+    retryBudget: v.optional(RetryBudget, {}),
+    maxPending: v.optional(MaxPending, DEFAULTS.service.maxPending),
   },
   "a service",
 );
@@ -238,6 +137,9 @@ const File = strict(
     shutdownGrace: v.optional(duration(0), DEFAULTS.shutdownGrace),
     accessLog: v.optional(AccessLog, DEFAULTS.accessLog),
     forwardedHeaders: v.optional(Bool, DEFAULTS.forwardedHeaders),
+    routes: v.optional(list(Route, "routes"), []),
+    timeoutHeader: v.optional(TimeoutHeader, {}),
+    headerFaults: v.optional(HeaderFaults, {}),
   },
   "the configuration",
 );
@@ -252,7 +154,15 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
   }),
   v.transform((f): MeshletConfig => {
     const services = f.services.map((s): ServiceConfig => {
-      const svc: ServiceConfig = { name: s.name, hostnames: s.hostnames, endpoints: s.endpoints };
+      const svc: ServiceConfig = {
+        name: s.name,
+        hostnames: s.hostnames,
+        endpoints: s.endpoints,
+        balancer: s.balancer,
+        failureAccrual: s.failureAccrual,
+        retryBudget: s.retryBudget,
+        maxPending: s.maxPending,
+      };
       if (s.listen) svc.listen = { host: s.listen.host, port: s.listen.port, protocol: s.listen.protocol };
       return svc;
     });
@@ -270,6 +180,9 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
       shutdownGraceMs: f.shutdownGrace,
       accessLog: { enabled: f.accessLog.enabled },
       forwardedHeaders: f.forwardedHeaders,
+      routes: f.routes.map(toRouteConfig),
+      timeoutHeader: f.timeoutHeader,
+      headerFaults: f.headerFaults,
     };
     if (f.outbound.opaqueService !== undefined) config.outbound.opaqueService = f.outbound.opaqueService;
     if (f.inbound) {

@@ -142,6 +142,57 @@ export function parseHostname(input: unknown): ValueResult<string> {
   return { ok: true, value: text };
 }
 
+const TOKEN_RE = /^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/;
+
+/** An HTTP header name (an RFC 9110 token), as given; `lower` lower-cases it. */
+export function parseHeaderName(input: unknown, lower = false): ValueResult<string> {
+  if (typeof input === "string" && TOKEN_RE.test(input)) return { ok: true, value: lower ? input.toLowerCase() : input };
+  return fail('a header name (letters, digits and !#$%&\'*+.^_`|~-, e.g. "x-user")', input);
+}
+
+/** A cookie name (an RFC 6265 token), case kept. */
+export function parseCookieName(input: unknown): ValueResult<string> {
+  if (typeof input === "string" && TOKEN_RE.test(input)) return { ok: true, value: input };
+  return fail('a cookie name (letters, digits and !#$%&\'*+.^_`|~-, e.g. "session")', input);
+}
+
+/** A header value the proxy may write: printable ASCII, spaces and tabs (no CR, LF or other controls). */
+export function parseHeaderValue(input: unknown): ValueResult<string> {
+  if (typeof input === "string" && /^[\t\x20-\x7e]*$/.test(input)) return { ok: true, value: input };
+  return fail("a header value (printable ASCII, spaces and tabs)", input);
+}
+
+/** An HTTP method: letters, upper-cased ("get" -> "GET"). */
+export function parseMethod(input: unknown): ValueResult<string> {
+  if (typeof input === "string" && /^[A-Za-z]+$/.test(input)) return { ok: true, value: input.toUpperCase() };
+  return fail('an HTTP method such as "GET"', input);
+}
+
+/** A route hostname (Gateway API): a DNS name, or "*." and a DNS name; no port; lower-cased. */
+export function parseRouteHostname(input: unknown): ValueResult<string> {
+  const expected = 'a hostname such as "web.example.com" or "*.example.com" (no port)';
+  if (typeof input !== "string") return fail(expected, input);
+  const text = input.trim().toLowerCase();
+  const name = text.startsWith("*.") ? text.slice(2) : text;
+  if (name.length > 0 && text.length <= 253 && DNS_NAME_RE.test(name)) return { ok: true, value: text };
+  return fail(expected, input);
+}
+
+/** A hostname a redirect or rewrite puts in Location or Host: a DNS name or IPv4 address, no port; lower-cased. */
+export function parsePreciseHostname(input: unknown): ValueResult<string> {
+  const expected = 'a hostname such as "web.example.com" (no wildcard, no port)';
+  if (typeof input !== "string") return fail(expected, input);
+  const text = input.trim().toLowerCase();
+  if (text.length > 0 && text.length <= 253 && DNS_NAME_RE.test(text)) return { ok: true, value: text };
+  return fail(expected, input);
+}
+
+/** An absolute path such as "/api/v1": starts with "/", printable ASCII, no spaces, "?" or "#". */
+export function parseHttpPath(input: unknown): ValueResult<string> {
+  if (typeof input === "string" && /^\/[!-~]*$/.test(input) && !/[?#]/.test(input)) return { ok: true, value: input };
+  return fail('a path starting with "/" (printable ASCII; no spaces, "?" or "#")', input);
+}
+
 function fail(expected: string, received: unknown, detail?: string): { ok: false; message: string } {
   return { ok: false, message: `expected ${expected}, received ${describe(received)}${detail ? ` (${detail})` : ""}` };
 }

@@ -1,14 +1,16 @@
 // What an HTTP/1 server connection needs from the proxy around it.
 
-import type { RequestHead } from "../http1/types.ts";
+import type { HeaderFaultOptions } from "../fault/fault.ts";
 import type { Clock, Net } from "../ports.ts";
+import type { MatchRequest } from "../routing/match.ts";
 import type { AccessLogRecord, Direction, ProxyMetrics } from "../telemetry/types.ts";
 import type { Pools } from "./pool.ts";
-import type { Endpoint, Service } from "./routes.ts";
+import type { Backend } from "./backend.ts";
+import type { Endpoint, RouteHit } from "./routes.ts";
 
-/** Where a request goes: a balanced service, a fixed endpoint (the inbound app), or a proxy-made error. */
+/** Where a request goes: a route rule over balanced services, a fixed endpoint (the inbound app), or an error. */
 export type Resolution =
-  | { kind: "service"; service: Service }
+  | { kind: "route"; hit: RouteHit; backend: (name: string) => Backend | undefined }
   | { kind: "endpoint"; endpoint: Endpoint }
   | { kind: "error"; status: number; code: string; message: string };
 
@@ -18,8 +20,13 @@ export interface HttpContext {
   readonly net: Net;
   readonly metrics: ProxyMetrics;
   readonly pools: Pools;
-  /** Routes a request by its authority (already taken from the absolute-form target or Host). */
-  resolve(authority: string, head: RequestHead): Resolution;
+  /** Routes a request (its authority is already taken from the absolute-form target or Host). */
+  resolve(req: MatchRequest): Resolution;
+  /** Uniform in [0, 1): splits, balancers, faults, backoff jitter. */
+  random(): number;
+  /** The deadline header honoured on this listener, lower-case, or null. */
+  timeoutHeader(): string | null;
+  headerFaults(): HeaderFaultOptions;
   /** 0 disables the response timeout. */
   responseTimeoutMs(): number;
   /** Append x-forwarded-for / x-forwarded-proto (inbound). */

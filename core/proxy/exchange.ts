@@ -1,8 +1,11 @@
-// One request/response exchange on an HTTP/1 client connection: route, pick an endpoint, forward the request
-// (streaming its body), stream the response back re-framed for the client, and report metrics.
+// One request/response exchange on an HTTP/1 client connection: route it, apply the rule's policy (redirect,
+// rate limit, faults, load shedding, timeouts), pick an endpoint, forward the request (streaming its body,
+// keeping a replay copy while it may be retried), stream the response back re-framed for the client, retry
+// failed tries within the rule's limits and the service's budget, and report metrics.
 
 import { MeshletError } from "../errors.ts";
-import { encodeLatin1, getHeader, stripHopByHop } from "../http1/headers.ts";
+import { decideFault } from "../fault/fault.ts";
+import { encodeLatin1, getHeader, getHeaderAll, stripHopByHop } from "../http1/headers.ts";
 import {
   CRLF,
   encodeChunkHeader,
@@ -12,9 +15,14 @@ import {
 } from "../http1/serialize.ts";
 import type { HeaderList, RequestHead, ResponseHead } from "../http1/types.ts";
 import type { CancelTimer, Conn } from "../ports.ts";
-import type { HttpMetrics } from "../telemetry/types.ts";
-import { errorResponse } from "./error-response.ts";
+import { retryAfterSeconds } from "../resilience/rate-limit.ts";
+import { outcomeOfError, type TryOutcome } from "../resilience/retry-policy.ts";
+import { applyHeaderModifier, redirectResponse, rewriteRequest } from "../routing/filters.ts";
+import type { HttpMetrics, RouteMetrics } from "../telemetry/types.ts";
+import { FAIL_FAST, NO_ENDPOINTS, type Backend } from "./backend.ts";
+import { errorResponse, localResponse } from "./error-response.ts";
 import type { Http1ServerConn } from "./http1-server.ts";
+import type { RulePolicy } from "./policy.ts";
 import type { Endpoint } from "./routes.ts";
 import { tunnel } from "./tunnel.ts";
 import type { ResponseSink, UpstreamConn } from "./upstream.ts";
@@ -33,12 +41,17 @@ export class Exchange implements ResponseSink {
   private readonly startedAt: number;
   private authority = "";
   private path = "";
+  private query = "";
+  /** The endpoint of the current (or last) try. */
   private endpoint: Endpoint | null = null;
   private upstream: UpstreamConn | null = null;
   private upstreamHead: Uint8Array | null = null;
   private requestChunked = false;
+  /** Client input is held: no upstream to take the body yet (connecting, a retry's backoff, a fault delay). */
   private waitingForUpstream = false;
-  private retried = false;
+  /** Client input is paused because the upstream's write buffer is full. */
+  private bodyPaused = false;
+  private staleRetried = false;
   private framing: Framing = "none";
   private closeAfter = false;
   private switching = false;
@@ -46,9 +59,38 @@ export class Exchange implements ResponseSink {
   private status = 0;
   private requestBytes = 0;
   private responseBytes = 0;
-  private timer: CancelTimer | null = null;
   private http: HttpMetrics | null = null;
   private errorCode: string | undefined;
+
+  // ---- policy
+  private policy: RulePolicy | null = null;
+  private matchedPrefix: string | undefined;
+  /** The service the request goes to; null for a fixed endpoint (the inbound app). */
+  private backend: Backend | null = null;
+  private fixedEndpoint: Endpoint | null = null;
+  private routeMetrics: RouteMetrics | null = null;
+  private hashKey: string | undefined;
+  private shedHeld = false;
+  /** The deadline header was present and honoured (its name, to strip it from the upstream request). */
+  private deadlineHeader: string | null = null;
+
+  // ---- tries
+  /** Whether a failed try may be retried at all (policy, method, body size). */
+  private retryable = false;
+  /** Everything written to the upstream after the head, kept while the request may still be retried. */
+  private replay: Uint8Array[] | null = null;
+  private retries = 0;
+  private tryOpen = false;
+  private tryStartedAt = 0;
+  private tryRttMs: number | undefined;
+  private lastActivity = 0;
+
+  // ---- timers
+  private headTimer: CancelTimer | null = null;
+  private requestTimer: CancelTimer | null = null;
+  private tryTimer: CancelTimer | null = null;
+  private idleTimer: CancelTimer | null = null;
+  private waitTimer: CancelTimer | null = null;
 
   constructor(
     private readonly server: Http1ServerConn,
@@ -66,6 +108,8 @@ export class Exchange implements ResponseSink {
     const target = splitTarget(head);
     if (target === null) return this.fail(400, "bad-target", "request target is not valid");
     this.path = target.path;
+    const q = target.originForm.indexOf("?");
+    this.query = q < 0 ? "" : target.originForm.slice(q + 1);
     let authority = target.authority ?? getHeader(head.headers, "host");
     if (authority === undefined) {
       if (head.version === 11) return this.fail(400, "missing-host", "HTTP/1.1 request without Host");
@@ -75,24 +119,174 @@ export class Exchange implements ResponseSink {
     this.http = ctx.metrics.http(ctx.direction, authority === "" ? "unknown" : authority.toLowerCase());
     this.http.request();
 
-    const res = ctx.resolve(authority, head);
+    const res = ctx.resolve({ authority, method: head.method, path: this.path, query: this.query, headers: head.headers });
     if (res.kind === "error") return this.fail(res.status, res.code, res.message);
-    const ep = res.kind === "endpoint" ? res.endpoint : res.service.pick();
-    if (ep === undefined) return this.fail(503, "no-endpoints", `service ${res.kind === "service" ? res.service.name : ""} has no endpoints`);
-    this.endpoint = ep;
 
-    if (head.method === "CONNECT") return this.startConnectTunnel(ep);
+    let deadlineMs = Number.POSITIVE_INFINITY;
+    const deadlineName = ctx.timeoutHeader();
+    if (deadlineName !== null) {
+      const values = getHeaderAll(head.headers, deadlineName);
+      if (values.length > 0) {
+        const ms = values.length === 1 ? parseDeadline(values[0]!) : undefined;
+        if (ms === undefined) return this.fail(400, "bad-timeout-header", `${deadlineName} must be one duration like "250ms" or "2s"`);
+        deadlineMs = ms;
+        this.deadlineHeader = deadlineName;
+      }
+    }
+
+    let delayMs = 0;
+    let abortStatus = 0;
+    if (res.kind === "endpoint") this.fixedEndpoint = res.endpoint;
+    else {
+      const policy = (this.policy = res.hit.policy);
+      this.matchedPrefix = res.hit.matchedPrefix;
+      if (policy.redirect !== undefined) return this.redirect();
+      const name = policy.pickBackend(() => ctx.random());
+      if (name === undefined) return this.fail(500, "no-backend", `route ${policy.routeName} has no backend with a positive weight`);
+      const backend = res.backend(name);
+      if (backend === undefined) return this.fail(500, "backend-not-found", `route ${policy.routeName}: no service ${name}`);
+      this.backend = backend;
+      const metrics = (this.routeMetrics = policy.metricsFor(name));
+      const now = ctx.clock.now();
+      if (policy.rateLimit !== null) {
+        const taken = policy.rateLimit.take(now, server.conn.remote.host);
+        if (!taken.ok) {
+          metrics.rateLimited();
+          return this.fail(429, "rate-limited", `route ${policy.routeName} is over its rate limit`,
+            [["retry-after", String(retryAfterSeconds(taken.retryAfterMs))]]);
+        }
+      }
+      const fault = decideFault(policy.fault ?? undefined, () => ctx.random(), head.headers, ctx.headerFaults());
+      if (!fault.ok) return this.fail(400, "bad-fault-header", fault.message);
+      delayMs = fault.fault.delayMs ?? 0;
+      abortStatus = fault.fault.abortStatus ?? 0;
+      if (delayMs > 0) metrics.faultInjected("delay");
+      if (abortStatus > 0) metrics.faultInjected("abort");
+      if (abortStatus === 0 && head.method !== "CONNECT") {
+        if (!backend.shed.tryAcquire()) {
+          backend.metrics.loadShed();
+          return this.fail(503, "load-shed", `service ${name} has ${backend.shed.pending} requests pending (the most allowed)`);
+        }
+        this.shedHeld = true;
+        backend.budget.onRequest(now);
+        this.hashKey = hashKeyOf(backend, head.headers, server.conn.remote.host);
+      }
+    }
+
+    if (head.method === "CONNECT") {
+      const ep = this.pickEndpoint();
+      if (ep !== undefined) this.startConnectTunnel(ep);
+      return;
+    }
 
     this.upstreamHead = this.buildUpstreamHead(target.originForm, target.authority);
     this.requestChunked = head.bodyKind === "chunked";
-    const timeout = ctx.responseTimeoutMs();
-    if (timeout > 0) {
-      this.timer = ctx.clock.setTimer(timeout, () => {
-        this.timer = null;
+    const retry = this.policy?.retry ?? null;
+    if (retry !== null && retry.isRetryableMethod(head.method) &&
+        (head.bodyKind !== "length" || retry.bodyFits(head.contentLength))) {
+      this.retryable = true;
+      if (this.hasBody) this.replay = [];
+    }
+    this.startTimers(deadlineMs);
+    if (delayMs > 0) {
+      this.holdRequest();
+      this.waitTimer = ctx.clock.setTimer(delayMs, () => {
+        this.waitTimer = null;
+        if (this.done) return;
+        if (abortStatus > 0) this.fail(abortStatus, "fault-injected", "fault injected by the route");
+        else this.startTry();
+      });
+      return;
+    }
+    if (abortStatus > 0) return this.fail(abortStatus, "fault-injected", "fault injected by the route");
+    this.startTry();
+  }
+
+  /** The endpoint for the next try, or undefined after answering the request with the reason there is none. */
+  private pickEndpoint(): Endpoint | undefined {
+    if (this.fixedEndpoint !== null) return this.fixedEndpoint;
+    const b = this.backend!;
+    const picked = b.pick(this.server.ctx.clock.now(), this.hashKey);
+    if (picked === NO_ENDPOINTS) {
+      this.fail(503, "no-endpoints", `service ${b.name} has no endpoints`);
+      return undefined;
+    }
+    if (picked === FAIL_FAST) {
+      b.metrics.failFast();
+      this.fail(503, "fail-fast", `every endpoint of service ${b.name} is ejected by the circuit breaker`);
+      return undefined;
+    }
+    return picked;
+  }
+
+  private startTimers(deadlineMs: number): void {
+    const ctx = this.server.ctx;
+    const t = this.policy?.timeouts;
+    const routeMs = t !== undefined && t.requestMs > 0 ? t.requestMs : Number.POSITIVE_INFINITY;
+    const ms = Math.min(routeMs, deadlineMs);
+    if (ms !== Number.POSITIVE_INFINITY) {
+      const kind = deadlineMs < routeMs ? "header" : "request";
+      this.requestTimer = ctx.clock.setTimer(ms, () => {
+        this.requestTimer = null;
+        this.timedOut(kind, "request-timeout", `the request did not complete within ${ms} ms`);
+      });
+    }
+    if (t !== undefined && t.idleMs > 0) {
+      this.lastActivity = ctx.clock.now();
+      this.armIdle(t.idleMs);
+    }
+    const headMs = ctx.responseTimeoutMs();
+    if (headMs > 0) {
+      this.headTimer = ctx.clock.setTimer(headMs, () => {
+        this.headTimer = null;
         if (this.responseHeadSent || this.done) return;
-        this.upstream?.destroy();
-        this.upstream = null;
-        this.fail(504, "response-timeout", `no response from ${ep.key} within ${timeout} ms`);
+        this.endTry(false);
+        this.fail(504, "response-timeout", `no response from ${this.endpoint?.key ?? "the service"} within ${headMs} ms`);
+      });
+    }
+  }
+
+  private armIdle(idleMs: number): void {
+    const clock = this.server.ctx.clock;
+    const wait = Math.max(1, this.lastActivity + idleMs - clock.now());
+    this.idleTimer = clock.setTimer(wait, () => {
+      this.idleTimer = null;
+      if (this.done) return;
+      if (clock.now() - this.lastActivity >= idleMs) {
+        this.timedOut("idle", "idle-timeout", `no bytes either way for ${idleMs} ms`);
+      } else this.armIdle(idleMs);
+    });
+  }
+
+  private timedOut(kind: "request" | "header" | "idle", code: string, message: string): void {
+    if (this.done) return;
+    this.routeMetrics?.timeout(kind);
+    this.endTry(false);
+    this.fail(504, code, message);
+  }
+
+  // ---- tries
+
+  private startTry(): void {
+    const ep = this.pickEndpoint();
+    if (ep === undefined) return;
+    const ctx = this.server.ctx;
+    const now = ctx.clock.now();
+    this.endpoint = ep;
+    this.tryOpen = true;
+    this.tryStartedAt = now;
+    this.tryRttMs = undefined;
+    this.backend?.onTryStart(ep, now);
+    const perTry = this.policy?.timeouts.backendRequestMs ?? 0;
+    if (perTry > 0) {
+      this.tryTimer = ctx.clock.setTimer(perTry, () => {
+        this.tryTimer = null;
+        if (this.done || !this.tryOpen) return;
+        this.routeMetrics?.timeout("backend-request");
+        this.endTry(false);
+        this.dropUpstream();
+        if (this.mayRetry({ kind: "timeout" })) return this.scheduleRetry();
+        this.fail(504, "backend-request-timeout", `${ep.key} did not complete the response within ${perTry} ms`);
       });
     }
     const idle = ctx.pools.takeIdle(ep);
@@ -100,21 +294,68 @@ export class Exchange implements ResponseSink {
     else this.connectThenAttach(ep);
   }
 
+  /** Ends the current try for the balancer and the breaker. */
+  private endTry(ok: boolean): void {
+    if (!this.tryOpen) return;
+    this.tryOpen = false;
+    if (this.tryTimer !== null) {
+      this.tryTimer();
+      this.tryTimer = null;
+    }
+    this.backend?.onTryEnd(this.endpoint!, this.server.ctx.clock.now(), ok, this.tryRttMs);
+  }
+
+  /** Whether a failed try is retried: the rule's conditions and limits, then the service's budget. */
+  private mayRetry(outcome: TryOutcome): boolean {
+    const retry = this.policy?.retry;
+    if (!retry || !this.retryable || this.done || this.responseHeadSent || !retry.isRetryableOutcome(outcome)) return false;
+    const metrics = this.routeMetrics!;
+    if (this.retries >= retry.options.maxRetries) {
+      metrics.retryLimitExceeded();
+      return false;
+    }
+    if ((this.hasBody && this.replay === null) || !this.backend!.budget.tryWithdraw(this.server.ctx.clock.now())) {
+      metrics.retryOverflow();
+      return false;
+    }
+    return true;
+  }
+
+  private scheduleRetry(): void {
+    const ctx = this.server.ctx;
+    const attempt = this.retries++;
+    this.routeMetrics!.retry();
+    this.holdRequest();
+    const delay = this.policy!.backoff.delay(attempt, () => ctx.random());
+    this.waitTimer = ctx.clock.setTimer(delay, () => {
+      this.waitTimer = null;
+      if (!this.done) this.startTry();
+    });
+  }
+
+  private dropUpstream(): void {
+    const u = this.upstream;
+    this.upstream = null;
+    u?.destroy();
+  }
+
   private connectThenAttach(ep: Endpoint): void {
     this.holdRequest();
     this.server.ctx.pools.connect(ep).then(
       (u) => {
-        if (this.done) return this.server.ctx.pools.returnIdle(u);
+        if (this.done || !this.tryOpen || this.endpoint !== ep) return this.server.ctx.pools.returnIdle(u);
         this.attach(u);
       },
-      (err: unknown) => this.connectFailed(err, ep),
+      (err: unknown) => {
+        if (this.tryOpen && this.endpoint === ep) this.connectFailed(err, ep);
+      },
     );
   }
 
   /** Stops reading the request until an upstream connection is ready (its body has nowhere to go yet). */
   private holdRequest(): void {
     // A request without a body has nothing to hold: its end is already known and later bytes are pipelined.
-    if (this.waitingForUpstream || !this.hasBody) return;
+    if (this.waitingForUpstream || !this.hasBody || this.requestEnded) return;
     this.waitingForUpstream = true;
     this.server.parser.pause();
     this.server.conn.pause();
@@ -124,8 +365,10 @@ export class Exchange implements ResponseSink {
     this.upstream = u;
     u.begin(this.head.method, this);
     u.write(this.upstreamHead!);
-    if (this.waitingForUpstream) {
+    if (this.replay !== null) for (const chunk of this.replay) u.write(chunk);
+    if (this.waitingForUpstream || this.bodyPaused) {
       this.waitingForUpstream = false;
+      this.bodyPaused = false;
       this.server.conn.resume();
       this.server.parser.resume();
     }
@@ -134,27 +377,40 @@ export class Exchange implements ResponseSink {
   // ---- request side (from the client parser)
 
   onRequestBody(chunk: Uint8Array): void {
-    const u = this.upstream;
-    if (u === null || this.done) return;
+    if (this.done) return;
     this.requestBytes += chunk.length;
+    if (this.idleTimer !== null) this.lastActivity = this.server.ctx.clock.now();
+    if (this.replay !== null && !this.policy!.retry!.bodyFits(this.requestBytes)) {
+      this.replay = null; // too large to replay: this request streams and is never retried
+    }
     let ok: boolean;
     if (this.requestChunked) {
-      u.write(encodeChunkHeader(chunk.length));
-      u.write(chunk);
-      ok = u.write(CRLF);
-    } else ok = u.write(chunk);
-    if (!ok) {
+      this.send(encodeChunkHeader(chunk.length));
+      this.send(chunk);
+      ok = this.send(CRLF);
+    } else ok = this.send(chunk);
+    const u = this.upstream;
+    if (!ok && u !== null) {
       const { parser, conn } = this.server;
       // After the last byte of a sized body the parser goes on to its end (so the exchange knows the request is
       // complete); only the socket waits for the upstream to drain.
       const last = this.head.bodyKind === "length" && this.requestBytes >= this.head.contentLength;
       if (!last) parser.pause();
       conn.pause();
+      this.bodyPaused = true;
       u.conn.onDrain(() => {
+        if (!this.bodyPaused || this.upstream !== u) return;
+        this.bodyPaused = false;
         conn.resume();
         parser.resume();
       });
     }
+  }
+
+  /** Writes request bytes to the current upstream, keeping a copy while the request may be replayed. */
+  private send(bytes: Uint8Array): boolean {
+    if (this.replay !== null) this.replay.push(bytes);
+    return this.upstream === null ? true : this.upstream.write(bytes);
   }
 
   onRequestEnd(trailers: HeaderList | null): void {
@@ -163,7 +419,7 @@ export class Exchange implements ResponseSink {
       // The response was finished before the request: the connection can now go on (or close).
       return;
     }
-    if (this.requestChunked && this.upstream !== null) this.upstream.write(encodeLastChunk(forwardableTrailers(trailers)));
+    if (this.requestChunked) this.send(encodeLastChunk(forwardableTrailers(trailers)));
   }
 
   // ---- response side (from the upstream parser)
@@ -171,26 +427,39 @@ export class Exchange implements ResponseSink {
   onResponseHead(rh: ResponseHead): void {
     const server = this.server;
     const clientVersion = this.head.version;
+    if (this.idleTimer !== null) this.lastActivity = server.ctx.clock.now();
     if (rh.status < 200 && rh.status !== 101) {
       if (clientVersion === 11) server.write(encodeResponseHead(rh.status, rh.reason, stripHopByHop(rh.headers, false)));
       return;
     }
-    this.clearTimer();
+    if (this.headTimer !== null) {
+      this.headTimer();
+      this.headTimer = null;
+    }
+    this.tryRttMs = server.ctx.clock.now() - this.tryStartedAt;
+    if (rh.status !== 101 && this.mayRetry({ kind: "response", status: rh.status })) {
+      this.endTry(rh.status < 500);
+      this.dropUpstream();
+      return this.scheduleRetry();
+    }
     this.status = rh.status;
     const u = this.upstream!;
     u.keepAliveOk = rh.keepAlive;
     if (rh.status === 101) {
       if (this.head.upgrade === null) {
-        this.upstream = null;
-        u.destroy();
+        this.endTry(false);
+        this.dropUpstream();
         return this.fail(502, "bad-upgrade", "upstream switched protocols without an upgrade request");
       }
+      this.endTry(true);
       this.switching = true;
       this.responseHeadSent = true;
       server.write(encodeResponseHead(101, rh.reason, stripHopByHop(rh.headers, true)));
       return;
     }
-    const headers = stripHopByHop(rh.headers, false);
+    let headers = stripHopByHop(rh.headers, false);
+    const modify = this.policy?.responseHeaders;
+    if (modify !== undefined) headers = applyHeaderModifier(headers, modify);
     if (rh.bodyKind === "none") this.framing = "none";
     else if (rh.bodyKind === "length") this.framing = "length";
     else if (clientVersion === 11) {
@@ -205,12 +474,14 @@ export class Exchange implements ResponseSink {
     if (this.closeAfter) headers.push("connection", "close");
     else if (clientVersion === 10) headers.push("connection", "keep-alive");
     this.responseHeadSent = true;
+    this.replay = null;
     server.write(encodeResponseHead(rh.status, rh.reason, headers, clientVersion));
   }
 
   onResponseBody(chunk: Uint8Array): void {
     const server = this.server;
     this.responseBytes += chunk.length;
+    if (this.idleTimer !== null) this.lastActivity = server.ctx.clock.now();
     let ok: boolean;
     if (this.framing === "chunked") {
       server.write(encodeChunkHeader(chunk.length));
@@ -230,6 +501,8 @@ export class Exchange implements ResponseSink {
     const u = this.upstream!;
     this.upstream = null;
     u.finish(this.requestEnded);
+    this.endTry(this.status < 500);
+    if (this.retries > 0 && this.status < 500) this.routeMetrics?.retrySuccess();
     // A response that ended before its request did leaves unread body bytes: the connection cannot go on.
     this.complete(!this.requestEnded || this.closeAfter);
   }
@@ -240,20 +513,23 @@ export class Exchange implements ResponseSink {
     if (this.done) return;
     // A reused keep-alive connection may have been closed by the upstream just as we sent on it: try once more
     // on a fresh connection when nothing of the request body has been sent yet.
-    if (err.code === "UPSTREAM_RESET" && !responseStarted && u !== null && u.uses > 0 && !this.retried &&
-        !this.hasBody && this.endpoint !== null) {
-      this.retried = true;
+    if (err.code === "UPSTREAM_RESET" && !responseStarted && u !== null && u.uses > 0 && !this.staleRetried &&
+        !this.hasBody && this.endpoint !== null && this.tryOpen) {
+      this.staleRetried = true;
       this.connectThenAttach(this.endpoint);
       return;
     }
+    this.endTry(false);
     if (this.responseHeadSent) {
       // Too late for an error response: cut the client connection so it sees the truncation.
       this.errorCode = err.code === "UPSTREAM_MALFORMED" ? "upstream-malformed" : "upstream-reset";
       this.finishRecord(this.status);
       this.done = true;
+      this.release();
       this.server.destroy();
       return;
     }
+    if (this.mayRetry(outcomeOfError(err.code))) return this.scheduleRetry();
     if (err.code === "UPSTREAM_MALFORMED") this.fail(502, "upstream-malformed", err.message);
     else this.fail(502, "upstream-reset", err.message);
   }
@@ -262,9 +538,9 @@ export class Exchange implements ResponseSink {
   abort(_err?: Error): void {
     if (this.done) return;
     this.done = true;
-    this.clearTimer();
-    this.upstream?.destroy();
-    this.upstream = null;
+    this.cancelTry();
+    this.dropUpstream();
+    this.release();
     if (this.status === 0) this.status = 499;
     this.errorCode ??= "client-closed";
     this.finishRecord(this.status);
@@ -282,44 +558,77 @@ export class Exchange implements ResponseSink {
 
   // ---- helpers
 
+  /** A try cut short by the proxy (client gone, timeout): neither a success nor a failure of the endpoint. */
+  private cancelTry(): void {
+    if (this.tryOpen) this.endTry(true);
+  }
+
   private connectFailed(err: unknown, ep: Endpoint): void {
     if (this.done) return;
     const code = err instanceof MeshletError ? err.code : "CONNECT_FAILED";
+    this.endTry(false);
+    if (code !== "SHUTTING_DOWN" && this.mayRetry(outcomeOfError(code))) return this.scheduleRetry();
     if (code === "CONNECT_TIMEOUT") this.fail(504, "connect-timeout", `connecting to ${ep.key} timed out`);
     else if (code === "SHUTTING_DOWN") this.fail(503, "shutting-down", "proxy is shutting down");
     else this.fail(502, code === "CONNECT_REFUSED" ? "connect-refused" : "connect-failed", `cannot connect to ${ep.key}: ${(err as Error).message}`);
   }
 
-  private fail(status: number, code: string, message: string): void {
+  private redirect(): void {
+    const r = redirectResponse(
+      { scheme: "http", authority: this.authority, path: this.path, query: this.query, matchedPrefix: this.matchedPrefix },
+      this.policy!.redirect!,
+    );
+    this.respondLocally(r.status, [["location", r.location]]);
+  }
+
+  private fail(status: number, code: string, message: string, extra?: readonly (readonly [string, string])[]): void {
     if (this.done) return;
-    this.clearTimer();
-    if (this.upstream !== null) {
-      this.upstream.destroy();
-      this.upstream = null;
-    }
+    this.cancelTry();
+    this.dropUpstream();
     this.status = status;
     this.errorCode = code;
     if (this.responseHeadSent) {
       this.done = true;
+      this.clearTimers();
+      this.release();
       this.finishRecord(status);
       this.server.destroy();
       return;
     }
+    this.respondLocally(status, extra ?? [], code, message);
+  }
+
+  /** Answers the request from the proxy: an error (with a code) or a redirect. */
+  private respondLocally(status: number, headers: readonly (readonly [string, string])[], code?: string, message?: string): void {
+    this.status = status;
     // Unread request body bytes would be taken for the next request: close unless the request is complete.
     const bodyUnread = !this.requestEnded && this.hasBody;
     const close = bodyUnread || this.waitingForUpstream || !this.head.keepAlive || this.server.ctx.draining() ||
       this.head.upgrade !== null || this.head.method === "CONNECT";
     this.responseHeadSent = true;
-    this.server.write(errorResponse(status, code, message, close, this.head.method === "HEAD"));
+    const isHead = this.head.method === "HEAD";
+    this.server.write(code === undefined
+      ? localResponse(status, headers, "", close, isHead)
+      : errorResponse(status, code, message!, close, isHead, headers));
     this.complete(close);
   }
 
   private complete(closeAfter: boolean): void {
     if (this.done) return;
     this.done = true;
-    this.clearTimer();
+    this.clearTimers();
+    this.release();
     this.finishRecord(this.status);
     this.server.exchangeDone(closeAfter);
+  }
+
+  /** Gives back the service's pending slot (once). */
+  private release(): void {
+    this.clearTimers();
+    if (this.shedHeld) {
+      this.shedHeld = false;
+      this.backend!.shed.release();
+    }
   }
 
   private finishRecord(status: number): void {
@@ -343,17 +652,28 @@ export class Exchange implements ResponseSink {
     });
   }
 
-  private clearTimer(): void {
-    if (this.timer !== null) {
-      this.timer();
-      this.timer = null;
-    }
+  private clearTimers(): void {
+    for (const t of [this.headTimer, this.requestTimer, this.tryTimer, this.idleTimer, this.waitTimer]) t?.();
+    this.headTimer = this.requestTimer = this.tryTimer = this.idleTimer = this.waitTimer = null;
   }
 
   private buildUpstreamHead(originForm: string, absoluteAuthority: string | null): Uint8Array {
     const { head, server } = this;
-    const headers = stripHopByHop(head.headers, head.upgrade !== null);
+    let headers = stripHopByHop(head.headers, head.upgrade !== null);
     if (absoluteAuthority !== null) setHeader(headers, "host", absoluteAuthority);
+    if (this.deadlineHeader !== null) removeHeader(headers, this.deadlineHeader);
+    const policy = this.policy;
+    if (policy !== null) {
+      if (policy.requestHeaders !== undefined) headers = applyHeaderModifier(headers, policy.requestHeaders);
+      if (policy.rewrite !== undefined) {
+        const r = rewriteRequest(
+          { scheme: "http", authority: this.authority, path: this.path, query: this.query, matchedPrefix: this.matchedPrefix },
+          policy.rewrite,
+        );
+        originForm = r.target;
+        if (r.host !== undefined) setHeader(headers, "host", r.host);
+      }
+    }
     if (server.ctx.forwardedHeaders()) {
       const remote = server.conn.remote.host;
       const xff = getHeader(headers, "x-forwarded-for");
@@ -366,6 +686,7 @@ export class Exchange implements ResponseSink {
 
   private startConnectTunnel(ep: Endpoint): void {
     const server = this.server;
+    this.endpoint = ep;
     // The parser stays paused after a CONNECT request; hold the socket too until the tunnel exists.
     this.connectPending = true;
     server.conn.pause();
@@ -397,7 +718,7 @@ export class Exchange implements ResponseSink {
   private startTunnel(up: Conn, clientPending: Uint8Array, upstreamPending: Uint8Array, u?: UpstreamConn): void {
     const server = this.server;
     this.done = true;
-    this.clearTimer();
+    this.release();
     server.current = null;
     server.tunneling = true;
     const ctx = server.ctx;
@@ -420,6 +741,36 @@ export class Exchange implements ResponseSink {
   }
 }
 
+/** The balancer's affinity key for a "hash" service: a header, a cookie or the client's address. */
+function hashKeyOf(backend: Backend, headers: HeaderList, clientAddress: string): string | undefined {
+  const b = backend.config.balancer;
+  if (b.kind !== "hash") return undefined;
+  const on = b.hashOn;
+  if ("header" in on) return getHeader(headers, on.header.toLowerCase());
+  if ("cookie" in on) return cookieValue(headers, on.cookie);
+  return clientAddress;
+}
+
+function cookieValue(headers: HeaderList, name: string): string | undefined {
+  for (const line of getHeaderAll(headers, "cookie")) {
+    for (const part of line.split(";")) {
+      const eq = part.indexOf("=");
+      if (eq > 0 && part.slice(0, eq).trim() === name) return part.slice(eq + 1).trim();
+    }
+  }
+  return undefined;
+}
+
+const DEADLINE_RE = /^\s*([1-9][0-9]{0,8})(ms|s|m)?\s*$/;
+
+/** "250ms", "2s", "1m" or a bare number of milliseconds; undefined when malformed. */
+export function parseDeadline(value: string): number | undefined {
+  const m = DEADLINE_RE.exec(value);
+  if (m === null) return undefined;
+  const n = Number(m[1]);
+  return m[2] === "s" ? n * 1000 : m[2] === "m" ? n * 60_000 : n;
+}
+
 const NOT_IN_TRAILERS = new Set(["content-length", "transfer-encoding", "host", "connection", "keep-alive", "te", "trailer", "upgrade"]);
 
 /** Trailers minus framing, routing and hop-by-hop fields, which a trailer section must not carry. */
@@ -430,6 +781,10 @@ function forwardableTrailers(trailers: HeaderList | null): HeaderList | null {
     if (!NOT_IN_TRAILERS.has(trailers[i]!.toLowerCase())) out.push(trailers[i]!, trailers[i + 1]!);
   }
   return out.length === 0 ? null : out;
+}
+
+function removeHeader(headers: HeaderList, lowerName: string): void {
+  for (let i = headers.length - 2; i >= 0; i -= 2) if (headers[i]!.toLowerCase() === lowerName) headers.splice(i, 2);
 }
 
 function setHeader(headers: HeaderList, lowerName: string, value: string): void {

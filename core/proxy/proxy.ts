@@ -5,9 +5,11 @@ import type { MeshletConfig } from "../config/types.ts";
 import type { Addr, Listener, Runtime } from "../ports.ts";
 import type { AccessLogRecord, Direction, ProxyMetrics } from "../telemetry/types.ts";
 import { acceptConnection, type ListenerBehaviour } from "./accept.ts";
+import type { MatchRequest } from "../routing/match.ts";
 import type { HttpContext, Resolution } from "./context.ts";
 import { Pools } from "./pool.ts";
-import { endpointKey, RouteTable, type Endpoint } from "./routes.ts";
+import type { Backend } from "./backend.ts";
+import { endpointKey, TrafficTable, type Endpoint } from "./routes.ts";
 
 export type LogFn = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -36,7 +38,9 @@ interface Tracked {
 
 export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOptions): Proxy {
   let config = initial;
-  let routes = new RouteTable(config.services);
+  let routes = new TrafficTable(config, null, { random: rt.random, now: rt.clock.now(), metrics: opts.metrics });
+  opts.metrics.setEndpointGauges(() => routes.gauges());
+  const backendByName = (name: string) => routes.byName(name);
   let draining = false;
   const tracked = new Set<Tracked>();
   const listeners: Listener[] = [];
@@ -57,13 +61,16 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     inbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "inbound"),
   };
 
-  const httpContext = (direction: Direction, resolve: (authority: string) => Resolution): HttpContext => ({
+  const httpContext = (direction: Direction, resolve: (req: MatchRequest) => Resolution): HttpContext => ({
     direction,
     clock: rt.clock,
     net: rt.net,
     metrics: opts.metrics,
     pools: pools[direction],
     resolve,
+    random: rt.random,
+    timeoutHeader: () => (config.timeoutHeader[direction] ? config.timeoutHeader.name.toLowerCase() : null),
+    headerFaults: () => config.headerFaults,
     responseTimeoutMs: () => config.responseTimeoutMs,
     forwardedHeaders: () => direction === "inbound" && config.forwardedHeaders,
     connectTimeoutMs: () => config.pool.connectTimeoutMs,
@@ -72,20 +79,26 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     track,
   });
 
-  const outboundResolve = (authority: string): Resolution => {
-    const svc = routes.byAuthority(authority);
-    if (svc === undefined) return { kind: "error", status: 404, code: "no-route", message: `no service for authority "${authority}"` };
-    return { kind: "service", service: svc };
+  const outboundResolve = (req: MatchRequest): Resolution => {
+    const hit = routes.route(null, req);
+    if (hit === undefined) return { kind: "error", status: 404, code: "no-route", message: `no route for authority "${req.authority}"` };
+    return { kind: "route", hit, backend: backendByName };
   };
   const inboundResolve = (): Resolution => {
     const app = config.inbound?.app;
     if (!app) return { kind: "error", status: 503, code: "no-app", message: "no inbound application configured" };
     return { kind: "endpoint", endpoint: { addr: app, key: endpointKey(app) } };
   };
-  const serviceResolve = (name: string) => (): Resolution => {
-    const svc = routes.byName(name);
-    if (svc === undefined) return { kind: "error", status: 503, code: "no-service", message: `service ${name} is gone` };
-    return { kind: "service", service: svc };
+  const serviceResolve = (name: string) => (req: MatchRequest): Resolution => {
+    const hit = routes.route(name, req);
+    if (hit === undefined) return { kind: "error", status: 503, code: "no-service", message: `service ${name} is gone` };
+    return { kind: "route", hit, backend: backendByName };
+  };
+  /** An endpoint for an opaque TCP connection to a service (no retries or breaker feedback for TCP). */
+  const tcpPick = (b: Backend | undefined): Endpoint | undefined => {
+    if (b === undefined) return undefined;
+    const e = b.pick(rt.clock.now(), undefined);
+    return typeof e === "number" ? undefined : e;
   };
 
   const behaviour = (
@@ -124,7 +137,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
         () => config.outbound.protocol,
         () => {
           const name = config.outbound.opaqueService;
-          return name === undefined ? undefined : routes.byName(name)?.pick();
+          return name === undefined ? undefined : tcpPick(routes.byName(name));
         },
       ));
       if (config.inbound) {
@@ -147,7 +160,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
           `service:${name}`,
           httpContext("outbound", resolve),
           () => routes.byName(name)?.config.listen?.protocol ?? "detect",
-          () => routes.byName(name)?.pick(),
+          () => tcpPick(routes.byName(name)),
         ));
       }
       return bound;
@@ -158,7 +171,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
         config.outbound.port, config.inbound?.host, config.inbound?.port, config.services.map((s) => s.listen)]);
       if (listenersChanged) opts.log("warn", "listener addresses changed in the config; they apply on restart");
       config = next;
-      routes = new RouteTable(next.services);
+      routes = new TrafficTable(next, routes, { random: rt.random, now: rt.clock.now(), metrics: opts.metrics });
       const live = routes.endpointKeys();
       if (next.inbound) live.add(endpointKey(next.inbound.app));
       pools.outbound.update(next.pool, live);

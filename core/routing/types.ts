@@ -77,10 +77,6 @@ export interface HttpRouteRule {
   readonly matches?: readonly HttpRouteMatch[];
   readonly filters?: readonly HttpRouteFilter[];
   readonly backendRefs?: readonly BackendRef[];
-  // Placeholders, typed loosely until their features land (timeouts, retries, fault injection).
-  readonly timeouts?: Readonly<Record<string, unknown>>;
-  readonly retry?: Readonly<Record<string, unknown>>;
-  readonly fault?: Readonly<Record<string, unknown>>;
 }
 
 export interface HttpRoute {

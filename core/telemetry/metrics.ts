@@ -1,19 +1,24 @@
 // MetricsStore: plain numeric counters behind the ProxyMetrics contract.
 //
-// Hot path: the engine asks tcp()/http() once per connection/route and caches the returned object; every
-// event after that is a field increment (plus, for a response, one small Map lookup by status code and a
-// short bucket scan). Nothing is allocated per event once a (label set, status) has been seen.
-// Exporters call snapshot() at scrape time, which walks the tables and builds label objects.
+// Hot path: the engine asks tcp()/http() once per connection/route, and route()/service() once per compiled
+// rule/service, and caches the returned object; every event after that is a field increment (plus, for a
+// response, one small Map lookup by status code and a short bucket scan; for an ejection, one small Map
+// lookup by endpoint). Nothing is allocated per event once a (label set, status/endpoint) has been seen.
+// Exporters call snapshot() at scrape time, which walks the tables, reads the endpoint-gauge source and
+// builds label objects.
 
 import type {
   Classification,
   Direction,
+  EndpointGauge,
   HistogramSample,
   HttpMetrics,
   MetricFamily,
   MetricsSource,
   ProxyMetrics,
+  RouteMetrics,
   ScalarSample,
+  ServiceMetrics,
   TcpMetrics,
 } from "./types.ts";
 
@@ -32,12 +37,29 @@ export const LINKERD_COMPACT_LATENCY_BOUNDS_MS: readonly number[] = Object.freez
   1, 10, 50, 100, 200, 300, 400, 500, 1_000, 5_000, 10_000,
 ]);
 
-/** Label value that replaces an authority/target once a direction has reached its cardinality cap. */
+/**
+ * Label value that replaces an authority/target (or a route's route and service labels, a service, an
+ * ejected endpoint) once its table has reached its cardinality cap.
+ */
 export const OVERFLOW_LABEL = "overflow";
 
 export const DEFAULT_MAX_LABEL_VALUES = 1000;
 
-/** Metric names (Linkerd's). */
+/**
+ * Metric names (Linkerd's where Linkerd has one).
+ *
+ * Traffic-policy families carry the direction as a `direction` label, like request_total, instead of a name
+ * prefix; Linkerd's equivalents (linkerd2-proxy, outbound side only) are:
+ *   http_route_retry_requests_total        <- outbound_http_route_retry_requests_total
+ *   http_route_retry_successes_total       <- outbound_http_route_retry_successes_total
+ *   http_route_retry_limit_exceeded_total  <- outbound_http_route_retry_limit_exceeded_total
+ *   http_route_retry_overflow_total        <- outbound_http_route_retry_overflow_total
+ *   http_balancer_endpoints                <- outbound_http_balancer_endpoints (Linkerd's endpoint_state is
+ *                                             ready|pending; ours is ready|ejected)
+ * Linkerd labels these by parent_* / route_* / backend_* resource coordinates; here a route is labelled by
+ * its route name and backend `service`. The other families (faults, rate limits, timeouts, load shedding,
+ * fail-fast, ejections, breaker state) have no Linkerd counterpart under a stable name.
+ */
 export const METRIC = {
   requestTotal: "request_total",
   responseTotal: "response_total",
@@ -47,6 +69,18 @@ export const METRIC = {
   tcpOpenConnections: "tcp_open_connections",
   tcpReadBytesTotal: "tcp_read_bytes_total",
   tcpWriteBytesTotal: "tcp_write_bytes_total",
+  routeRetryRequestsTotal: "http_route_retry_requests_total",
+  routeRetrySuccessesTotal: "http_route_retry_successes_total",
+  routeRetryLimitExceededTotal: "http_route_retry_limit_exceeded_total",
+  routeRetryOverflowTotal: "http_route_retry_overflow_total",
+  routeFaultInjectionsTotal: "http_route_fault_injections_total",
+  routeRateLimitedTotal: "http_route_rate_limited_total",
+  routeTimeoutsTotal: "http_route_timeouts_total",
+  serviceLoadShedTotal: "http_service_load_shed_total",
+  serviceFailFastTotal: "http_service_fail_fast_total",
+  endpointEjectionsTotal: "http_endpoint_ejections_total",
+  balancerEndpoints: "http_balancer_endpoints",
+  endpointBreakerState: "http_endpoint_breaker_state",
 } as const;
 
 /** Linkerd's default response classification: a response is a failure when its status is 5xx. */
@@ -155,8 +189,119 @@ class BoundedTable<T> {
   }
 }
 
+/** Traffic-policy counters of one (direction, route, backend service). */
+export class RouteCounters implements RouteMetrics {
+  retries = 0;
+  retrySuccesses = 0;
+  retryLimitExceeds = 0;
+  retryOverflows = 0;
+  faultDelays = 0;
+  faultAborts = 0;
+  rateLimits = 0;
+  requestTimeouts = 0;
+  backendRequestTimeouts = 0;
+  idleTimeouts = 0;
+  headerTimeouts = 0;
+  constructor(
+    readonly direction: Direction,
+    readonly route: string,
+    readonly service: string,
+  ) {}
+  retry(): void {
+    this.retries++;
+  }
+  retrySuccess(): void {
+    this.retrySuccesses++;
+  }
+  retryLimitExceeded(): void {
+    this.retryLimitExceeds++;
+  }
+  retryOverflow(): void {
+    this.retryOverflows++;
+  }
+  faultInjected(kind: "delay" | "abort"): void {
+    if (kind === "delay") this.faultDelays++;
+    else this.faultAborts++;
+  }
+  rateLimited(): void {
+    this.rateLimits++;
+  }
+  timeout(kind: "request" | "backend-request" | "idle" | "header"): void {
+    switch (kind) {
+      case "request":
+        this.requestTimeouts++;
+        break;
+      case "backend-request":
+        this.backendRequestTimeouts++;
+        break;
+      case "idle":
+        this.idleTimeouts++;
+        break;
+      default:
+        this.headerTimeouts++;
+    }
+  }
+}
+
+/** Counters of one (direction, service). */
+export class ServiceCounters implements ServiceMetrics {
+  loadSheds = 0;
+  failFasts = 0;
+  /** Ejections by endpoint; at most `maxEndpoints` keys, the rest count under OVERFLOW_LABEL. */
+  readonly ejections = new Map<string, number>();
+  constructor(
+    readonly direction: Direction,
+    readonly service: string,
+    private readonly maxEndpoints: number,
+  ) {}
+  loadShed(): void {
+    this.loadSheds++;
+  }
+  failFast(): void {
+    this.failFasts++;
+  }
+  ejected(endpoint: string): void {
+    const m = this.ejections;
+    const n = m.get(endpoint);
+    if (n !== undefined) m.set(endpoint, n + 1);
+    else if (m.size < this.maxEndpoints) m.set(endpoint, 1);
+    else m.set(OVERFLOW_LABEL, (m.get(OVERFLOW_LABEL) ?? 0) + 1);
+  }
+}
+
+/** BoundedTable for a pair of labels: at most `max` distinct pairs, the rest share one overflow entry. */
+class BoundedPairTable<T> {
+  private readonly map = new Map<string, Map<string, T>>();
+  private size = 0;
+  private overflow: T | undefined;
+  constructor(
+    private readonly max: number,
+    private readonly create: (a: string, b: string) => T,
+  ) {}
+  get(a: string, b: string): T {
+    let inner = this.map.get(a);
+    const hit = inner?.get(b);
+    if (hit !== undefined) return hit;
+    if (this.size < this.max) {
+      const made = this.create(a, b);
+      if (inner === undefined) this.map.set(a, (inner = new Map()));
+      inner.set(b, made);
+      this.size++;
+      return made;
+    }
+    return (this.overflow ??= this.create(OVERFLOW_LABEL, OVERFLOW_LABEL));
+  }
+  *entries(): IterableIterator<T> {
+    for (const inner of this.map.values()) yield* inner.values();
+    if (this.overflow !== undefined) yield this.overflow;
+  }
+}
+
 export interface MetricsStoreOptions {
-  /** Distinct authorities per direction (HTTP) and targets per direction and peer (TCP); default 1000. */
+  /**
+   * Distinct authorities per direction (HTTP), targets per direction and peer (TCP), (route, service) pairs
+   * per direction, services per direction, and ejected endpoints per service; default 1000.
+   */
   maxLabelValues?: number;
   /** Latency histogram bounds in ms, ascending; default LATENCY_BOUNDS_MS. */
   latencyBoundsMs?: readonly number[];
@@ -168,6 +313,9 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
   readonly latencyBoundsMs: readonly number[];
   private readonly httpTables: Record<Direction, BoundedTable<HttpCounters>>;
   private readonly tcpTables: Record<Direction, Record<"src" | "dst", BoundedTable<TcpCounters>>>;
+  private readonly routeTables: Record<Direction, BoundedPairTable<RouteCounters>>;
+  private readonly serviceTables: Record<Direction, BoundedTable<ServiceCounters>>;
+  private endpointGauges: (() => Iterable<EndpointGauge>) | undefined;
 
   constructor(opts: MetricsStoreOptions = {}) {
     const max = opts.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES;
@@ -185,6 +333,10 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
       inbound: { src: tcp("inbound", "src"), dst: tcp("inbound", "dst") },
       outbound: { src: tcp("outbound", "src"), dst: tcp("outbound", "dst") },
     };
+    const route = (d: Direction) => new BoundedPairTable(max, (r, svc) => new RouteCounters(d, r, svc));
+    const service = (d: Direction) => new BoundedTable(max, (svc) => new ServiceCounters(d, svc, max));
+    this.routeTables = { inbound: route("inbound"), outbound: route("outbound") };
+    this.serviceTables = { inbound: service("inbound"), outbound: service("outbound") };
   }
 
   tcp(direction: Direction, peer: "src" | "dst", target: string): TcpCounters {
@@ -193,6 +345,18 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
 
   http(direction: Direction, authority: string): HttpCounters {
     return this.httpTables[direction].get(authority);
+  }
+
+  route(direction: Direction, route: string, service: string): RouteCounters {
+    return this.routeTables[direction].get(route, service);
+  }
+
+  service(direction: Direction, service: string): ServiceCounters {
+    return this.serviceTables[direction].get(service);
+  }
+
+  setEndpointGauges(source: () => Iterable<EndpointGauge>): void {
+    this.endpointGauges = source;
   }
 
   snapshot(): MetricFamily[] {
@@ -247,6 +411,75 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
       }
     }
 
+    // Traffic-policy counters: only non-zero samples are emitted (a series appears with its first event), so
+    // that the rules and services without a given policy add no all-zero series.
+    const retries: ScalarSample[] = [];
+    const retrySuccesses: ScalarSample[] = [];
+    const retryLimits: ScalarSample[] = [];
+    const retryOverflows: ScalarSample[] = [];
+    const faults: ScalarSample[] = [];
+    const rateLimited: ScalarSample[] = [];
+    const timeouts: ScalarSample[] = [];
+    const nonZero = (out: ScalarSample[], labels: Record<string, string>, value: number) => {
+      if (value > 0) out.push({ labels, value });
+    };
+    for (const d of DIRECTIONS) {
+      for (const r of this.routeTables[d].entries()) {
+        const l = { direction: d, route: r.route, service: r.service };
+        nonZero(retries, l, r.retries);
+        nonZero(retrySuccesses, l, r.retrySuccesses);
+        nonZero(retryLimits, l, r.retryLimitExceeds);
+        nonZero(retryOverflows, l, r.retryOverflows);
+        nonZero(faults, { ...l, kind: "delay" }, r.faultDelays);
+        nonZero(faults, { ...l, kind: "abort" }, r.faultAborts);
+        nonZero(rateLimited, l, r.rateLimits);
+        nonZero(timeouts, { ...l, kind: "request" }, r.requestTimeouts);
+        nonZero(timeouts, { ...l, kind: "backend-request" }, r.backendRequestTimeouts);
+        nonZero(timeouts, { ...l, kind: "idle" }, r.idleTimeouts);
+        nonZero(timeouts, { ...l, kind: "header" }, r.headerTimeouts);
+      }
+    }
+    const loadShed: ScalarSample[] = [];
+    const failFast: ScalarSample[] = [];
+    const ejections: ScalarSample[] = [];
+    for (const d of DIRECTIONS) {
+      for (const svc of this.serviceTables[d].entries()) {
+        const l = { direction: d, service: svc.service };
+        nonZero(loadShed, l, svc.loadSheds);
+        nonZero(failFast, l, svc.failFasts);
+        for (const [endpoint, n] of svc.ejections) nonZero(ejections, { ...l, endpoint }, n);
+      }
+    }
+
+    // Endpoint gauges, read from the registered source now.
+    const balancerEndpoints: ScalarSample[] = [];
+    const breakerState: ScalarSample[] = [];
+    if (this.endpointGauges !== undefined) {
+      // (service, balancer) -> [ready, ejected], in first-seen order.
+      const counts = new Map<string, Map<string, [number, number]>>();
+      // (service, endpoint, state) seen, so a repeated endpoint yields one series.
+      const states = new Set<string>();
+      for (const g of this.endpointGauges()) {
+        let byBalancer = counts.get(g.service);
+        if (byBalancer === undefined) counts.set(g.service, (byBalancer = new Map()));
+        let c = byBalancer.get(g.balancer);
+        if (c === undefined) byBalancer.set(g.balancer, (c = [0, 0]));
+        if (g.breaker === "open") c[1]++;
+        else c[0]++;
+        const key = JSON.stringify([g.service, g.endpoint, g.breaker]);
+        if (!states.has(key)) {
+          states.add(key);
+          breakerState.push({ labels: { service: g.service, endpoint: g.endpoint, state: g.breaker }, value: 1 });
+        }
+      }
+      for (const [service, byBalancer] of counts) {
+        for (const [balancer, [ready, ejected]] of byBalancer) {
+          balancerEndpoints.push({ labels: { service, balancer, endpoint_state: "ready" }, value: ready });
+          balancerEndpoints.push({ labels: { service, balancer, endpoint_state: "ejected" }, value: ejected });
+        }
+      }
+    }
+
     return [
       { name: METRIC.requestTotal, help: "Total count of HTTP requests.", type: "counter", samples: requests },
       { name: METRIC.responseTotal, help: "Total count of HTTP responses.", type: "counter", samples: responses },
@@ -262,6 +495,78 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
       { name: METRIC.tcpOpenConnections, help: "Number of currently-open connections.", type: "gauge", samples: conns },
       { name: METRIC.tcpReadBytesTotal, help: "Total count of bytes read from peers.", type: "counter", samples: read },
       { name: METRIC.tcpWriteBytesTotal, help: "Total count of bytes written to peers.", type: "counter", samples: write },
+      {
+        name: METRIC.routeRetryRequestsTotal,
+        help: "Total count of retry requests sent, per route and backend service.",
+        type: "counter",
+        samples: retries,
+      },
+      {
+        name: METRIC.routeRetrySuccessesTotal,
+        help: "Total count of retried requests that ended in a success.",
+        type: "counter",
+        samples: retrySuccesses,
+      },
+      {
+        name: METRIC.routeRetryLimitExceededTotal,
+        help: "Total count of retryable failures not retried because the maximum number of retries was reached.",
+        type: "counter",
+        samples: retryLimits,
+      },
+      {
+        name: METRIC.routeRetryOverflowTotal,
+        help: "Total count of retryable failures not retried because the retry budget was spent or the request body was too large to buffer.",
+        type: "counter",
+        samples: retryOverflows,
+      },
+      {
+        name: METRIC.routeFaultInjectionsTotal,
+        help: "Total count of injected faults, by kind (delay, abort).",
+        type: "counter",
+        samples: faults,
+      },
+      {
+        name: METRIC.routeRateLimitedTotal,
+        help: "Total count of requests refused by a route's rate limit.",
+        type: "counter",
+        samples: rateLimited,
+      },
+      {
+        name: METRIC.routeTimeoutsTotal,
+        help: "Total count of requests that hit a timeout, by kind (request, backend-request, idle, header).",
+        type: "counter",
+        samples: timeouts,
+      },
+      {
+        name: METRIC.serviceLoadShedTotal,
+        help: "Total count of requests shed because the service had too many requests pending.",
+        type: "counter",
+        samples: loadShed,
+      },
+      {
+        name: METRIC.serviceFailFastTotal,
+        help: "Total count of requests refused because every endpoint of the service was ejected.",
+        type: "counter",
+        samples: failFast,
+      },
+      {
+        name: METRIC.endpointEjectionsTotal,
+        help: "Total count of endpoint ejections by the circuit breaker.",
+        type: "counter",
+        samples: ejections,
+      },
+      {
+        name: METRIC.balancerEndpoints,
+        help: "Number of endpoints in a service's balancer, by state: ready (breaker closed or half-open) or ejected (breaker open).",
+        type: "gauge",
+        samples: balancerEndpoints,
+      },
+      {
+        name: METRIC.endpointBreakerState,
+        help: "Circuit breaker state of an endpoint: 1 for its current state (closed, open, half-open).",
+        type: "gauge",
+        samples: breakerState,
+      },
     ];
   }
 }

@@ -20,9 +20,47 @@ export interface HttpMetrics {
   response(status: number, classification: Classification, latencyMs: number): void;
 }
 
+/** Per (route, backend service) traffic-policy counters; the engine asks once per compiled rule and caches it. */
+export interface RouteMetrics {
+  /** A retry was sent. */
+  retry(): void;
+  /** A request that was retried ended in a success. */
+  retrySuccess(): void;
+  /** A retryable failure was not retried: max retries reached. */
+  retryLimitExceeded(): void;
+  /** A retryable failure was not retried: the retry budget was spent, or the body was too large to buffer. */
+  retryOverflow(): void;
+  faultInjected(kind: "delay" | "abort"): void;
+  rateLimited(): void;
+  /** The request hit a timeout: "request", "backend-request" (per try), "idle", "header" (x-meshlet-timeout). */
+  timeout(kind: "request" | "backend-request" | "idle" | "header"): void;
+}
+
+/** Per service counters. */
+export interface ServiceMetrics {
+  /** Refused by max-pending (503 load-shed). */
+  loadShed(): void;
+  /** Refused because every endpoint was ejected (503 fail-fast). */
+  failFast(): void;
+  /** The breaker ejected this endpoint. */
+  ejected(endpoint: string): void;
+}
+
+/** Read at scrape time: the current endpoint and breaker state of every service. */
+export interface EndpointGauge {
+  readonly service: string;
+  readonly balancer: string;
+  readonly endpoint: string;
+  readonly breaker: "closed" | "open" | "half-open";
+}
+
 export interface ProxyMetrics {
   tcp(direction: Direction, peer: "src" | "dst", target: string): TcpMetrics;
   http(direction: Direction, authority: string): HttpMetrics;
+  route(direction: Direction, route: string, service: string): RouteMetrics;
+  service(direction: Direction, service: string): ServiceMetrics;
+  /** The proxy registers where endpoint gauges come from (the last registration wins). */
+  setEndpointGauges(source: () => Iterable<EndpointGauge>): void;
 }
 
 /** One access-log line (JSON) per request. */

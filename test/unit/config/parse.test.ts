@@ -14,6 +14,14 @@ services:
     endpoints: ["127.0.0.1:9001", "127.0.0.1:9002"]
 `;
 
+/** What every service gets when it says nothing about its traffic policy (Linkerd's defaults). */
+const SERVICE_POLICY_DEFAULTS = {
+  balancer: { kind: "peak-ewma", defaultRttMs: 30, decayMs: 10000 },
+  failureAccrual: { consecutiveFailures: 7, minBackoffMs: 1000, maxBackoffMs: 60000, jitter: 0.5 },
+  retryBudget: { retryRatio: 0.2, minRetriesPerSec: 10, ttlMs: 10000 },
+  maxPending: 100000,
+} as const;
+
 function ok(input: unknown): MeshletConfig {
   const r = typeof input === "string" ? parseConfigText(input) : parseConfig(input);
   if (!r.ok) assert.fail(`expected a valid config, got:\n${formatConfigIssues(r.errors)}`);
@@ -47,6 +55,7 @@ describe("parseConfig: the minimal file and defaults", () => {
             { host: "127.0.0.1", port: 9001 },
             { host: "127.0.0.1", port: 9002 },
           ],
+          ...SERVICE_POLICY_DEFAULTS,
         },
       ],
       pool: { maxIdlePerEndpoint: 64, idleTimeoutMs: 3000, connectTimeoutMs: 1000 },
@@ -55,6 +64,9 @@ describe("parseConfig: the minimal file and defaults", () => {
       shutdownGraceMs: 120000,
       accessLog: { enabled: true },
       forwardedHeaders: true,
+      routes: [],
+      timeoutHeader: { name: "x-meshlet-timeout", outbound: true, inbound: false },
+      headerFaults: { enabled: false, delayHeader: "x-meshlet-fault-delay", abortHeader: "x-meshlet-fault-abort", maxDelayMs: 60000 },
     });
   });
 
@@ -92,6 +104,7 @@ describe("parseConfig: the minimal file and defaults", () => {
       hostnames: [],
       endpoints: [],
       listen: { host: "127.0.0.1", port: 15432, protocol: "detect" },
+      ...SERVICE_POLICY_DEFAULTS,
     });
     assert.deepEqual(c.pool, { maxIdlePerEndpoint: 0, idleTimeoutMs: 10000, connectTimeoutMs: 250 });
     assert.deepEqual(c.detect, { timeoutMs: 1000, maxBytes: 4096 });

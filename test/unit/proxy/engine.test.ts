@@ -54,7 +54,7 @@ function config(extra: Record<string, unknown> = {}): MeshletConfig {
   const r = parseConfig({
     outbound: { port: 4140 },
     services: [
-      { name: "web", hostnames: ["web"], endpoints: ["127.0.0.1:9001", "127.0.0.1:9002"] },
+      { name: "web", hostnames: ["web"], endpoints: ["127.0.0.1:9001", "127.0.0.1:9002"], balancer: "round-robin" },
       { name: "empty", hostnames: ["empty"], endpoints: [] },
       { name: "down", hostnames: ["down"], endpoints: ["127.0.0.1:9009"] },
       { name: "slow", hostnames: ["slow"], endpoints: ["127.0.0.1:9003"] },

@@ -157,6 +157,18 @@ describe("MetricsStore", () => {
       "tcp_open_connections",
       "tcp_read_bytes_total",
       "tcp_write_bytes_total",
+      "http_route_retry_requests_total",
+      "http_route_retry_successes_total",
+      "http_route_retry_limit_exceeded_total",
+      "http_route_retry_overflow_total",
+      "http_route_fault_injections_total",
+      "http_route_rate_limited_total",
+      "http_route_timeouts_total",
+      "http_service_load_shed_total",
+      "http_service_fail_fast_total",
+      "http_endpoint_ejections_total",
+      "http_balancer_endpoints",
+      "http_endpoint_breaker_state",
     ]);
   });
 });

@@ -113,6 +113,82 @@ describe("createMetricsRegistry", () => {
     assert.ok(text.includes('request_total{direction="outbound",authority="we\\"ird\\\\host\\n"} 1'), text);
   });
 
+  it("registers the traffic-policy families from the first (empty) snapshot", async () => {
+    const { store, reg } = await setup();
+    const counters = [
+      "http_route_retry_requests_total",
+      "http_route_retry_successes_total",
+      "http_route_retry_limit_exceeded_total",
+      "http_route_retry_overflow_total",
+      "http_route_fault_injections_total",
+      "http_route_rate_limited_total",
+      "http_route_timeouts_total",
+      "http_service_load_shed_total",
+      "http_service_fail_fast_total",
+      "http_endpoint_ejections_total",
+    ];
+    const gauges = ["http_balancer_endpoints", "http_endpoint_breaker_state"];
+    // The registry was created before any sample or gauge source existed; families registered then still render.
+    store.route("outbound", "r", "web").retry();
+    store.setEndpointGauges(() => [{ service: "web", balancer: "peak-ewma", endpoint: "10.0.0.1:80", breaker: "closed" }]);
+    const text = await reg.render();
+    for (const name of counters) {
+      assert.match(text, new RegExp(`^# HELP ${name} \\S`, "m"), `${name} HELP`);
+      assert.match(text, new RegExp(`^# TYPE ${name} counter$`, "m"), `${name} TYPE`);
+    }
+    for (const name of gauges) {
+      assert.match(text, new RegExp(`^# HELP ${name} \\S`, "m"), `${name} HELP`);
+      assert.match(text, new RegExp(`^# TYPE ${name} gauge$`, "m"), `${name} TYPE`);
+    }
+  });
+
+  it("renders route, service and endpoint metrics with their labels", async () => {
+    const { store, reg } = await setup();
+    const r = store.route("outbound", "checkout", "payments");
+    r.retry();
+    r.retry();
+    r.retrySuccess();
+    r.retryLimitExceeded();
+    r.retryOverflow();
+    r.faultInjected("delay");
+    r.faultInjected("abort");
+    r.rateLimited();
+    r.timeout("backend-request");
+    r.timeout("header");
+    const svc = store.service("outbound", "payments");
+    svc.loadShed();
+    svc.failFast();
+    svc.ejected("10.0.0.2:8080");
+    store.route("outbound", "unused", "payments"); // created, never counted: no samples
+    store.setEndpointGauges(() => [
+      { service: "payments", balancer: "peak-ewma", endpoint: "10.0.0.1:8080", breaker: "half-open" },
+      { service: "payments", balancer: "peak-ewma", endpoint: "10.0.0.2:8080", breaker: "open" },
+    ]);
+    const text = await reg.render();
+    const m = samples(text);
+    const rl = 'direction="outbound",route="checkout",service="payments"';
+    assert.equal(m.get(`http_route_retry_requests_total{${rl}}`), "2");
+    assert.equal(m.get(`http_route_retry_successes_total{${rl}}`), "1");
+    assert.equal(m.get(`http_route_retry_limit_exceeded_total{${rl}}`), "1");
+    assert.equal(m.get(`http_route_retry_overflow_total{${rl}}`), "1");
+    assert.equal(m.get(`http_route_fault_injections_total{${rl},kind="delay"}`), "1");
+    assert.equal(m.get(`http_route_fault_injections_total{${rl},kind="abort"}`), "1");
+    assert.equal(m.get(`http_route_rate_limited_total{${rl}}`), "1");
+    assert.equal(m.get(`http_route_timeouts_total{${rl},kind="backend-request"}`), "1");
+    assert.equal(m.get(`http_route_timeouts_total{${rl},kind="header"}`), "1");
+    assert.equal(m.has(`http_route_timeouts_total{${rl},kind="request"}`), false, "zero counters are not emitted");
+    assert.ok(!text.includes('route="unused"'), "a route without events has no samples");
+    const sl = 'direction="outbound",service="payments"';
+    assert.equal(m.get(`http_service_load_shed_total{${sl}}`), "1");
+    assert.equal(m.get(`http_service_fail_fast_total{${sl}}`), "1");
+    assert.equal(m.get(`http_endpoint_ejections_total{${sl},endpoint="10.0.0.2:8080"}`), "1");
+    const bl = 'service="payments",balancer="peak-ewma"';
+    assert.equal(m.get(`http_balancer_endpoints{${bl},endpoint_state="ready"}`), "1");
+    assert.equal(m.get(`http_balancer_endpoints{${bl},endpoint_state="ejected"}`), "1");
+    assert.equal(m.get('http_endpoint_breaker_state{service="payments",endpoint="10.0.0.1:8080",state="half-open"}'), "1");
+    assert.equal(m.get('http_endpoint_breaker_state{service="payments",endpoint="10.0.0.2:8080",state="open"}'), "1");
+  });
+
   it("adds the default runtime metrics when asked", async () => {
     const reg = await createMetricsRegistry(new MetricsStore(), { processMetrics: true });
     const text = await reg.render();
