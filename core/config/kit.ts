@@ -33,6 +33,14 @@ export function keyPath(input: Obj, key: string): [v.IssuePathItem] {
 }
 
 /**
+ * An object type whose optional keys, when present, hold a value: an absent optional key is left out of the
+ * output, never set to undefined (so the output fits types checked with exactOptionalPropertyTypes).
+ */
+export type Present<T> = { [K in keyof T as {} extends Pick<T, K> ? never : K]: T[K] } & {
+  [K in keyof T as {} extends Pick<T, K> ? K : never]?: Exclude<T[K], undefined>;
+};
+
+/**
  * A strict object: like v.strictObject, but reports every unknown key (not only the first), suggests the key
  * that was probably meant, rejects lists, and says which required key is missing.
  */
@@ -59,7 +67,7 @@ export function strict<const E extends v.ObjectEntries>(entries: E, what: string
     v.transform((value) => {
       const out: Record<string, unknown> = {};
       for (const key of known) if (key in value) out[key] = value[key];
-      return out as v.InferOutput<v.ObjectSchema<E, undefined>>;
+      return out as Present<v.InferOutput<v.ObjectSchema<E, undefined>>>;
     }),
   );
   return v.lazy((input) => (Array.isArray(input) ? never(`${what} (a mapping)`) : object));

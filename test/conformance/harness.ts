@@ -129,8 +129,10 @@ export function tempPath(name: string): string {
 export interface ServiceSpec {
   name: string;
   hostnames?: string[];
-  endpoints: string[];
+  endpoints: (string | { host: string; port: number; weight?: number })[];
   listen?: { port: 0; protocol: "opaque" | "detect" };
+  /** The rest of a service's config keys (balancer, failureAccrual, retryBudget, maxPending). */
+  [key: string]: unknown;
 }
 
 /** The contract's minimal config, all ports 0, with `overrides` merged on top (shallow). */

@@ -1,4 +1,4 @@
-// Outbound routing by Host (with and without port), round-robin over endpoints, inbound to the app.
+// Outbound routing by Host (with and without port), a round-robin service, inbound to the app.
 import assert from "node:assert/strict";
 import { after, before, describe, test } from "node:test";
 import * as h from "./harness.ts";
@@ -11,7 +11,7 @@ describe(`routing [${h.runtime}]`, { timeout: 60_000 }, () => {
     [a, b, app] = await Promise.all([h.startUpstream(), h.startUpstream(), h.startUpstream()]);
     proxy = await h.startProxy(
       h.makeConfig({
-        services: [{ name: "web", hostnames: ["web", "web.test"], endpoints: [a.addr, b.addr] }],
+        services: [{ name: "web", hostnames: ["web", "web.test"], endpoints: [a.addr, b.addr], balancer: "round-robin" }],
         app: app.addr,
       }),
     );
@@ -39,7 +39,7 @@ describe(`routing [${h.runtime}]`, { timeout: 60_000 }, () => {
     }
   });
 
-  t("round-robin alternates between the endpoints", async () => {
+  t("a round-robin service alternates between its endpoints", async () => {
     const seen: string[] = [];
     for (let i = 0; i < 8; i++) {
       const r = await h.curl(["-H", "Host: web", `http://127.0.0.1:${proxy!.outbound}/rr/${i}`]);

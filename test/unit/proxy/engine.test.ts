@@ -70,7 +70,7 @@ async function setup(extra: Record<string, unknown> = {}) {
   const net = new FakeNet();
   const clock = new FakeClock();
   const rt: Runtime = {
-    name: "node", net, clock, random: () => 0.5,
+    name: "node", net, clock, random: () => 0, // round-robin starts at the first endpoint
     tls: { accept: () => Promise.reject(new Error("no tls")), connect: () => Promise.reject(new Error("no tls")) },
     http: { serve: () => Promise.reject(new Error("no http")) },
     stdout() {}, stderr() {},
