@@ -80,6 +80,8 @@ export class Exchange implements ResponseSink {
   /** Everything written to the upstream after the head, kept while the request may still be retried. */
   private replay: Uint8Array[] | null = null;
   private retries = 0;
+  /** Numbers the tries, so a connection or failure that arrives for an earlier try is not taken for the current one. */
+  private trySeq = 0;
   private tryOpen = false;
   private tryStartedAt = 0;
   private tryRttMs: number | undefined;
@@ -273,6 +275,7 @@ export class Exchange implements ResponseSink {
     const ctx = this.server.ctx;
     const now = ctx.clock.now();
     this.endpoint = ep;
+    this.trySeq++;
     this.tryOpen = true;
     this.tryStartedAt = now;
     this.tryRttMs = undefined;
@@ -341,13 +344,12 @@ export class Exchange implements ResponseSink {
 
   private connectThenAttach(ep: Endpoint): void {
     this.holdRequest();
+    const seq = this.trySeq;
+    const current = () => !this.done && this.tryOpen && this.trySeq === seq && this.upstream === null;
     this.server.ctx.pools.connect(ep).then(
-      (u) => {
-        if (this.done || !this.tryOpen || this.endpoint !== ep) return this.server.ctx.pools.returnIdle(u);
-        this.attach(u);
-      },
+      (u) => (current() ? this.attach(u) : this.server.ctx.pools.returnIdle(u)),
       (err: unknown) => {
-        if (this.tryOpen && this.endpoint === ep) this.connectFailed(err, ep);
+        if (current()) this.connectFailed(err, ep);
       },
     );
   }
