@@ -12,14 +12,30 @@ export const DEMO_CONFIG = {
   outbound: { port: 4140 },
   services: [
     { name: "web", hostnames: ["web", "web.demo.svc.cluster.local"], endpoints: [] as string[] },
+    { name: "web-v2", hostnames: ["web-v2"], endpoints: [] as string[] },
     { name: "api", hostnames: ["api", "api.demo.svc.cluster.local"], endpoints: [] as string[] },
+  ],
+  routes: [
+    {
+      name: "web",
+      parentRefs: [{ name: "web" }],
+      rules: [
+        { matches: [{ headers: [{ name: "x-canary", value: "1" }] }], backendRefs: [{ name: "web-v2" }] },
+        { matches: [{ path: { type: "PathPrefix", value: "/limited" } }], rateLimit: { requestsPerSecond: 1, burst: 2 } },
+        {
+          backendRefs: [{ name: "web", weight: 90 }, { name: "web-v2", weight: 10 }],
+          retry: { attempts: 2 },
+          timeouts: { request: "5s" },
+        },
+      ],
+    },
   ],
   accessLog: { enabled: true },
 };
 
 export async function runDemo(rt: Runtime, p: Platform): Promise<void> {
   const cfg = structuredClone(DEMO_CONFIG);
-  const upstreams: Record<string, number> = { web: 2, api: 1 };
+  const upstreams: Record<string, number> = { web: 2, "web-v2": 1, api: 1 };
   for (const svc of cfg.services) {
     for (let i = 0; i < upstreams[svc.name]!; i++) {
       const instance = `${svc.name}-${i + 1}`;
@@ -42,10 +58,14 @@ export async function runDemo(rt: Runtime, p: Platform): Promise<void> {
       const out = listeners.outbound;
       const admin = listeners.admin;
       rt.stderr(`
-meshlet demo is running: services web (2 endpoints) and api (1 endpoint) behind the outbound proxy.
+meshlet demo is running: services web (2 endpoints), web-v2 and api (1 endpoint each) behind the outbound
+proxy. Requests for web are split 90/10 between web and web-v2 (the canary), retried on failure, and balanced
+by PeakEWMA P2C.
 
 Try:
-  curl -s http://${out}/hello -H 'Host: web'            # round-robin over web-1 and web-2
+  curl -s http://${out}/hello -H 'Host: web'            # web-1 or web-2, now and then web-v2-1
+  curl -s http://${out}/hello -H 'Host: web' -H 'x-canary: 1'   # always the canary
+  for i in 1 2 3; do curl -si http://${out}/limited -H 'Host: web' | head -1; done   # 429 after a burst of 2
   curl -s http://${out}/users -H 'Host: api'
   curl -s -x http://${out} http://web/absolute-form      # the proxy as an HTTP proxy
   curl -s http://${out}/ -H 'Host: nowhere'              # 404 with x-meshlet-error: no-route

@@ -29,7 +29,7 @@ export class TrafficTable {
   private readonly byHost = new Map<string, Backend>();
   private readonly outbound: RouteTable | null;
   private readonly perService = new Map<string, RouteTable>();
-  private readonly defaults = new Map<string, RulePolicy>();
+  private readonly defaults = new Map<string, RouteHit>();
   private readonly policies = new Map<object, RulePolicy>();
   private readonly rateLimits = new Map<string, RateLimit>();
 
@@ -43,8 +43,9 @@ export class TrafficTable {
       } else b = new Backend(cfg, deps.random, deps.now, deps.metrics.service("outbound", cfg.name));
       this.backends.set(cfg.name, b);
       for (const h of cfg.hostnames) this.byHost.set(h.toLowerCase(), b);
-      this.defaults.set(cfg.name, new RulePolicy(DEFAULT_ROUTE, [{ name: cfg.name, weight: 1 }], undefined, NO_TIMEOUTS,
-        null, null, null, deps.metrics, "outbound"));
+      const policy = new RulePolicy(DEFAULT_ROUTE, [{ name: cfg.name, weight: 1 }], undefined, NO_TIMEOUTS, null, null, null,
+        deps.metrics, "outbound");
+      this.defaults.set(cfg.name, { policy, matchedPrefix: undefined });
     }
 
     for (const route of config.routes) {
@@ -92,7 +93,7 @@ export class TrafficTable {
     }
     const b = service === null ? this.byAuthority(req.authority) : this.backends.get(service);
     if (b === undefined) return undefined;
-    return { policy: this.defaults.get(b.name)!, matchedPrefix: undefined };
+    return this.defaults.get(b.name);
   }
 
   /** Matches "host:port" exactly first, then "host" alone. */
