@@ -174,6 +174,17 @@ export const TimeoutHeader: v.GenericSchema<unknown, MeshletConfig["timeoutHeade
   "the timeout header settings",
 );
 
+export const ClientTimeouts = v.pipe(
+  strict(
+    {
+      header: v.optional(duration(0), DEFAULTS.clientTimeouts.header),
+      idle: v.optional(duration(0), DEFAULTS.clientTimeouts.idle),
+    },
+    "the client connection timeouts",
+  ),
+  v.transform((t): MeshletConfig["clientTimeouts"] => ({ headerMs: t.header, idleMs: t.idle })),
+);
+
 export const HeaderFaults: v.GenericSchema<unknown, MeshletConfig["headerFaults"]> = v.pipe(
   strict(
     {

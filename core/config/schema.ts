@@ -8,7 +8,15 @@ import type { Addr } from "../ports.ts";
 import { crossChecks, type PathKey } from "./checks.ts";
 import { DEFAULTS } from "./defaults.ts";
 import { Bool, duration, fromParser, int, isObj, list, never, strict } from "./kit.ts";
-import { Balancer, FailureAccrual, HeaderFaults, MaxPending, RetryBudget, TimeoutHeader } from "./policy-schema.ts";
+import {
+  Balancer,
+  ClientTimeouts,
+  FailureAccrual,
+  HeaderFaults,
+  MaxPending,
+  RetryBudget,
+  TimeoutHeader,
+} from "./policy-schema.ts";
 import { objectName, Route, toRouteConfig } from "./routes-schema.ts";
 import type { EndpointConfig, ListenerProtocol, MeshletConfig, ServiceConfig } from "./types.ts";
 import { addressExpected, describe, parseAddressString, parseHost, parseHostname, parsePort } from "./values.ts";
@@ -139,6 +147,7 @@ const File = strict(
     forwardedHeaders: v.optional(Bool, DEFAULTS.forwardedHeaders),
     routes: v.optional(list(Route, "routes"), []),
     timeoutHeader: v.optional(TimeoutHeader, {}),
+    clientTimeouts: v.optional(ClientTimeouts, {}),
     headerFaults: v.optional(HeaderFaults, {}),
   },
   "the configuration",
@@ -182,6 +191,7 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
       forwardedHeaders: f.forwardedHeaders,
       routes: f.routes.map(toRouteConfig),
       timeoutHeader: f.timeoutHeader,
+      clientTimeouts: f.clientTimeouts,
       headerFaults: f.headerFaults,
     };
     if (f.outbound.opaqueService !== undefined) config.outbound.opaqueService = f.outbound.opaqueService;

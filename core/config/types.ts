@@ -151,6 +151,11 @@ export interface MeshletConfig {
   routes: RouteConfig[];
   /** A per-request deadline a client may ask for in a header ("250ms", "2s"), honoured per direction. */
   timeoutHeader: { name: string; outbound: boolean; inbound: boolean };
+  /**
+   * Client connections: a request head must arrive within headerMs of its first byte (else 408 and close), and a
+   * connection waiting for its next request closes after idleMs; 0 turns either off.
+   */
+  clientTimeouts: { headerMs: number; idleMs: number };
   /** Faults asked for in request headers (testing only; off by default). */
   headerFaults: { enabled: boolean; delayHeader: string; abortHeader: string; maxDelayMs: number };
 }

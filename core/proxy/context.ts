@@ -34,8 +34,18 @@ export interface HttpContext {
   connectTimeoutMs(): number;
   /** null when the access log is off. */
   accessLog(): ((rec: AccessLogRecord) => void) | null;
+  /** Client connection timeouts (ms, 0 = off): a partial request head, and waiting for the next request. */
+  clientTimeouts(): { headerMs: number; idleMs: number };
   /** True once shutdown began: finish the current exchange, then close. */
   draining(): boolean;
   /** Registers an open client connection so shutdown can wait for it; returns the unregister function. */
-  track(c: { drain(): void; destroy(): void }): () => void;
+  track(c: Tracked): () => void;
+}
+
+/** An open client connection as the proxy sees it. */
+export interface Tracked {
+  drain(): void;
+  destroy(): void;
+  /** Called about every `elapsedMs` by the proxy's timeout sweep. */
+  sweep?(elapsedMs: number): void;
 }

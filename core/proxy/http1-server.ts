@@ -23,6 +23,9 @@ export class Http1ServerConn {
   /** The client sent FIN. */
   clientEnded = false;
   private heldBytes = 0;
+  /** Time spent waiting for a request (ms), and of that with part of its head received; counted by sweep(). */
+  private waitingMs = 0;
+  private partialHeadMs = 0;
   private pausedForPipeline = false;
   private untrack: () => void = () => {};
 
@@ -128,7 +131,26 @@ export class Http1ServerConn {
     this.conn.destroy();
   }
 
+  /**
+   * The proxy's timeout sweep: a connection between requests closes after the idle timeout; one holding part of a
+   * request head for the header timeout gets 408 and closes (a slow-headers attack holds nothing for long).
+   */
+  sweep(elapsedMs: number): void {
+    if (this.current !== null || this.tunneling || this.closed) return;
+    const { headerMs, idleMs } = this.ctx.clientTimeouts();
+    this.waitingMs += elapsedMs;
+    if (this.parser.inMessage) {
+      this.partialHeadMs += elapsedMs;
+      if (headerMs > 0 && this.partialHeadMs >= headerMs) {
+        this.write(errorResponse(408, "header-timeout", `the request head did not arrive within ${headerMs} ms`, true));
+        this.conn.close();
+      }
+    } else if (idleMs > 0 && this.waitingMs >= idleMs) this.conn.close();
+  }
+
   private onRequestHead(head: RequestHead): void {
+    this.waitingMs = 0;
+    this.partialHeadMs = 0;
     const ex = new Exchange(this, head);
     this.current = ex;
     ex.start();

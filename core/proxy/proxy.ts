@@ -6,7 +6,7 @@ import type { Addr, Listener, Runtime } from "../ports.ts";
 import type { AccessLogRecord, Direction, ProxyMetrics } from "../telemetry/types.ts";
 import { acceptConnection, type ListenerBehaviour } from "./accept.ts";
 import type { MatchRequest } from "../routing/match.ts";
-import type { HttpContext, Resolution } from "./context.ts";
+import type { HttpContext, Resolution, Tracked } from "./context.ts";
 import { Pools } from "./pool.ts";
 import type { Backend } from "./backend.ts";
 import { endpointKey, TrafficTable, type Endpoint } from "./routes.ts";
@@ -29,11 +29,6 @@ export interface Proxy {
   shutdown(graceMs?: number): Promise<void>;
   /** Connections currently open on the client side. */
   readonly openConnections: number;
-}
-
-interface Tracked {
-  drain(): void;
-  destroy(): void;
 }
 
 export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOptions): Proxy {
@@ -75,6 +70,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     forwardedHeaders: () => direction === "inbound" && config.forwardedHeaders,
     connectTimeoutMs: () => config.pool.connectTimeoutMs,
     accessLog: () => (config.accessLog.enabled && logLine ? logLine : null),
+    clientTimeouts: () => config.clientTimeouts,
     draining: () => draining,
     track,
   });
@@ -115,6 +111,21 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     log: (level, msg, fields) => opts.log(level, msg, fields),
   });
 
+  /** One timer walks the client connections for their header and idle timeouts (no timer per request). */
+  let sweepCancel: (() => void) | null = null;
+  const sweepEvery = () => {
+    const { headerMs, idleMs } = config.clientTimeouts;
+    const shortest = Math.min(headerMs || Infinity, idleMs || Infinity);
+    return shortest === Infinity ? 1000 : Math.max(50, Math.min(1000, Math.floor(shortest / 4)));
+  };
+  const scheduleSweep = () => {
+    const every = sweepEvery();
+    sweepCancel = rt.clock.setTimer(every, () => {
+      for (const c of tracked) c.sweep?.(every);
+      if (!draining) scheduleSweep();
+    });
+  };
+
   async function bind(host: string, port: number, b: ListenerBehaviour): Promise<Addr> {
     const l = await rt.net.listen({ host, port }, (conn) => acceptConnection(conn, b));
     listeners.push(l);
@@ -130,6 +141,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     },
     async start() {
       const bound: Record<string, Addr> = {};
+      scheduleSweep();
       const out = config.outbound;
       bound.outbound = await bind(out.host, out.port, behaviour(
         `${out.host}:${out.port}`,
@@ -180,6 +192,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     async shutdown(graceMs = config.shutdownGraceMs) {
       if (draining) return;
       draining = true;
+      sweepCancel?.();
       await Promise.all(listeners.splice(0).map((l) => l.close()));
       for (const c of tracked) c.drain();
       if (tracked.size > 0) {
