@@ -51,7 +51,7 @@ export class Backend {
     this.config = config;
     this.budget = new RetryBudget(config.retryBudget);
     this.shed = new LoadShed(config.maxPending);
-    this.apply(config, now, true);
+    this.apply(config, now, true, true);
   }
 
   get balancerKind(): string {
@@ -60,20 +60,21 @@ export class Backend {
 
   /** Applies a new config of the same service, keeping what was learned about endpoints that stay. */
   update(config: ServiceConfig, now: number): void {
-    const rebuild = !sameJson(config.balancer, this.config.balancer) ||
-      !sameJson(config.failureAccrual, this.config.failureAccrual);
+    const newBalancer = !sameJson(config.balancer, this.config.balancer);
+    const newBreakers = !sameJson(config.failureAccrual, this.config.failureAccrual);
     if (!sameJson(config.retryBudget, this.config.retryBudget)) this.budget.reconfigure(config.retryBudget);
     this.shed.setMaxPending(config.maxPending);
     this.config = config;
-    this.apply(config, now, rebuild);
+    this.apply(config, now, newBalancer, newBreakers);
   }
 
   /**
    * An endpoint for one request: the probe of an ejected endpoint whose probation is over, else the balancer's
-   * choice. NO_ENDPOINTS when the service has none, FAIL_FAST when every one is ejected.
+   * choice. NO_ENDPOINTS when the service has none, FAIL_FAST when every one is ejected. Traffic that will not
+   * report its outcome with onTryEnd (opaque TCP, CONNECT tunnels) must not take a probe: `probe` false.
    */
-  pick(now: number, hashKey: string | undefined): Endpoint | PickFailure {
-    if (now >= this.nextProbeAt) {
+  pick(now: number, hashKey: string | undefined, probe = true): Endpoint | PickFailure {
+    if (probe && now >= this.nextProbeAt) {
       const probe = this.takeProbe(now);
       if (probe !== undefined) return probe;
     }
@@ -101,6 +102,16 @@ export class Backend {
     }
   }
 
+  /** A try the proxy cut short (the client left): neither a success nor a failure of the endpoint. */
+  onTryCancel(e: Endpoint, now: number): void {
+    this.balancer.onEnd(e, now, { ok: true });
+    const b = this.breakers.get(e.key);
+    if (b !== undefined && b.state === "half-open") {
+      b.cancelProbe(now);
+      this.refresh(now);
+    }
+  }
+
   /** The breaker state of every endpoint, for the metrics gauges. */
   *gauges(): IterableIterator<EndpointGauge> {
     for (const e of this.endpoints) {
@@ -120,7 +131,7 @@ export class Backend {
     return undefined;
   }
 
-  private apply(config: ServiceConfig, now: number, rebuild: boolean): void {
+  private apply(config: ServiceConfig, now: number, newBalancer: boolean, newBreakers: boolean): void {
     this.endpoints = config.endpoints.map((a) => {
       const e: { addr: Addr; key: string; weight?: number } = { addr: { host: a.host, port: a.port }, key: endpointKey(a) };
       if (a.weight !== undefined) e.weight = a.weight;
@@ -130,11 +141,11 @@ export class Backend {
     const next = new Map<string, FailureAccrual>();
     if (fa !== null) {
       for (const e of this.endpoints) {
-        next.set(e.key, (!rebuild && this.breakers.get(e.key)) || new FailureAccrual(this.random, accrualOptions(fa)));
+        next.set(e.key, (!newBreakers && this.breakers.get(e.key)) || new FailureAccrual(this.random, accrualOptions(fa)));
       }
     }
     this.breakers = next;
-    if (rebuild) {
+    if (newBalancer) {
       const ready = this.endpoints.filter((e) => next.get(e.key)?.state !== "open" && next.get(e.key)?.state !== "half-open");
       this.balancer = createBalancer(config.balancer.kind, ready, balancerOptions(config.balancer, this.random, now));
     }

@@ -176,7 +176,7 @@ export class Exchange implements ResponseSink {
     }
 
     if (head.method === "CONNECT") {
-      const ep = this.pickEndpoint();
+      const ep = this.pickEndpoint(false);
       if (ep !== undefined) this.startConnectTunnel(ep);
       return;
     }
@@ -184,10 +184,10 @@ export class Exchange implements ResponseSink {
     this.upstreamHead = this.buildUpstreamHead(target.originForm, target.authority);
     this.requestChunked = head.bodyKind === "chunked";
     const retry = this.policy?.retry ?? null;
-    if (retry !== null && retry.isRetryableMethod(head.method) &&
-        (head.bodyKind !== "length" || retry.bodyFits(head.contentLength))) {
+    if (retry !== null && retry.isRetryableMethod(head.method)) {
+      // A sized body over the limit streams without a copy; mayRetry counts it as an overflow if it fails.
       this.retryable = true;
-      if (this.hasBody) this.replay = [];
+      if (this.hasBody && (head.bodyKind !== "length" || retry.bodyFits(head.contentLength))) this.replay = [];
     }
     this.startTimers(deadlineMs);
     if (delayMs > 0) {
@@ -204,11 +204,14 @@ export class Exchange implements ResponseSink {
     this.startTry();
   }
 
-  /** The endpoint for the next try, or undefined after answering the request with the reason there is none. */
-  private pickEndpoint(): Endpoint | undefined {
+  /**
+   * The endpoint for the next try, or undefined after answering the request with the reason there is none.
+   * `probe` false for a CONNECT tunnel, which does not report its outcome to the breaker.
+   */
+  private pickEndpoint(probe = true): Endpoint | undefined {
     if (this.fixedEndpoint !== null) return this.fixedEndpoint;
     const b = this.backend!;
-    const picked = b.pick(this.server.ctx.clock.now(), this.hashKey);
+    const picked = b.pick(this.server.ctx.clock.now(), this.hashKey, probe);
     if (picked === NO_ENDPOINTS) {
       this.fail(503, "no-endpoints", `service ${b.name} has no endpoints`);
       return undefined;
@@ -560,9 +563,15 @@ export class Exchange implements ResponseSink {
 
   // ---- helpers
 
-  /** A try cut short by the proxy (client gone, timeout): neither a success nor a failure of the endpoint. */
+  /** A try cut short by the proxy (the client left, a local answer): neither a success nor a failure of the endpoint. */
   private cancelTry(): void {
-    if (this.tryOpen) this.endTry(true);
+    if (!this.tryOpen) return;
+    this.tryOpen = false;
+    if (this.tryTimer !== null) {
+      this.tryTimer();
+      this.tryTimer = null;
+    }
+    this.backend?.onTryCancel(this.endpoint!, this.server.ctx.clock.now());
   }
 
   private connectFailed(err: unknown, ep: Endpoint): void {
@@ -664,6 +673,11 @@ export class Exchange implements ResponseSink {
     let headers = stripHopByHop(head.headers, head.upgrade !== null);
     if (absoluteAuthority !== null) setHeader(headers, "host", absoluteAuthority);
     if (this.deadlineHeader !== null) removeHeader(headers, this.deadlineHeader);
+    const faults = server.ctx.headerFaults();
+    if (faults.enabled) {
+      removeHeader(headers, faults.delayHeader ?? "x-meshlet-fault-delay");
+      removeHeader(headers, faults.abortHeader ?? "x-meshlet-fault-abort");
+    }
     const policy = this.policy;
     if (policy !== null) {
       if (policy.requestHeaders !== undefined) headers = applyHeaderModifier(headers, policy.requestHeaders);

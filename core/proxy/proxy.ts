@@ -93,7 +93,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
   /** An endpoint for an opaque TCP connection to a service (no retries or breaker feedback for TCP). */
   const tcpPick = (b: Backend | undefined): Endpoint | undefined => {
     if (b === undefined) return undefined;
-    const e = b.pick(rt.clock.now(), undefined);
+    const e = b.pick(rt.clock.now(), undefined, false);
     return typeof e === "number" ? undefined : e;
   };
 

@@ -3,7 +3,7 @@
 // A new table takes over the backends, breakers, budgets and rate-limit buckets of the one it replaces.
 
 import type { MeshletConfig, RouteConfig } from "../config/types.ts";
-import { compileRoutes, type MatchRequest, type RouteTable } from "../routing/match.ts";
+import { compileRoutes, hostOf, type MatchRequest, type RouteTable } from "../routing/match.ts";
 import type { EndpointGauge, ProxyMetrics } from "../telemetry/types.ts";
 import { Backend } from "./backend.ts";
 import { NO_TIMEOUTS, RateLimit, RulePolicy } from "./policy.ts";
@@ -69,7 +69,8 @@ export class TrafficTable {
     const outboundRoutes: RouteConfig[] = [];
     for (const r of config.routes) {
       const hosts = new Set(r.hostnames);
-      for (const p of r.parentRefs) for (const h of this.backends.get(p)?.config.hostnames ?? []) hosts.add(h);
+      // Route hostnames carry no port: a parent's "api:8080" applies as "api".
+      for (const p of r.parentRefs) for (const h of this.backends.get(p)?.config.hostnames ?? []) hosts.add(hostOf(h));
       if (hosts.size === 0 && r.parentRefs.length > 0) continue;
       outboundRoutes.push({ ...r, hostnames: [...hosts] });
     }

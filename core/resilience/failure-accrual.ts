@@ -75,6 +75,13 @@ export class FailureAccrual {
     return this.current === "closed" || this.tryProbe(now);
   }
 
+  /** The probe request was cancelled without an answer (the client left): the next request may probe again. */
+  cancelProbe(now: number): void {
+    if (this.current !== "half-open") return;
+    this.current = "open";
+    this.until = now;
+  }
+
   onSuccess(_now: number): void {
     if (this.current === "open") return; // a late answer to a request sent before the ejection
     this.current = "closed";
