@@ -23,7 +23,7 @@ export interface HttpContext {
   /** Routes a request (its authority is already taken from the absolute-form target or Host). */
   resolve(req: MatchRequest): Resolution;
   /** Uniform in [0, 1): splits, balancers, faults, backoff jitter. */
-  random(): number;
+  readonly random: () => number;
   /** The deadline header honoured on this listener, lower-case, or null. */
   timeoutHeader(): string | null;
   headerFaults(): HeaderFaultOptions;

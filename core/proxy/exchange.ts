@@ -143,7 +143,7 @@ export class Exchange implements ResponseSink {
       const policy = (this.policy = res.hit.policy);
       this.matchedPrefix = res.hit.matchedPrefix;
       if (policy.redirect !== undefined) return this.redirect();
-      const name = policy.pickBackend(() => ctx.random());
+      const name = policy.pickBackend(ctx.random);
       if (name === undefined) return this.fail(500, "no-backend", `route ${policy.routeName} has no backend with a positive weight`);
       const backend = res.backend(name);
       if (backend === undefined) return this.fail(500, "backend-not-found", `route ${policy.routeName}: no service ${name}`);
@@ -158,12 +158,15 @@ export class Exchange implements ResponseSink {
             [["retry-after", String(retryAfterSeconds(taken.retryAfterMs))]]);
         }
       }
-      const fault = decideFault(policy.fault ?? undefined, () => ctx.random(), head.headers, ctx.headerFaults());
-      if (!fault.ok) return this.fail(400, "bad-fault-header", fault.message);
-      delayMs = fault.fault.delayMs ?? 0;
-      abortStatus = fault.fault.abortStatus ?? 0;
-      if (delayMs > 0) metrics.faultInjected("delay");
-      if (abortStatus > 0) metrics.faultInjected("abort");
+      const headerFaults = ctx.headerFaults();
+      if (policy.fault !== null || headerFaults.enabled) {
+        const fault = decideFault(policy.fault ?? undefined, ctx.random, head.headers, headerFaults);
+        if (!fault.ok) return this.fail(400, "bad-fault-header", fault.message);
+        delayMs = fault.fault.delayMs ?? 0;
+        abortStatus = fault.fault.abortStatus ?? 0;
+        if (delayMs > 0) metrics.faultInjected("delay");
+        if (abortStatus > 0) metrics.faultInjected("abort");
+      }
       if (abortStatus === 0 && head.method !== "CONNECT") {
         if (!backend.shed.tryAcquire()) {
           backend.metrics.loadShed();
@@ -332,7 +335,7 @@ export class Exchange implements ResponseSink {
     const attempt = this.retries++;
     this.routeMetrics!.retry();
     this.holdRequest();
-    const delay = this.policy!.backoff.delay(attempt, () => ctx.random());
+    const delay = this.policy!.backoff.delay(attempt, ctx.random);
     this.waitTimer = ctx.clock.setTimer(delay, () => {
       this.waitTimer = null;
       if (!this.done) this.startTry();

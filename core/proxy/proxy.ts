@@ -33,7 +33,8 @@ export interface Proxy {
 
 export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOptions): Proxy {
   let config = initial;
-  let routes = new TrafficTable(config, null, { random: rt.random, now: rt.clock.now(), metrics: opts.metrics });
+  const random = () => rt.random(); // bound once: runtimes may implement random() as a method
+  let routes = new TrafficTable(config, null, { random, now: rt.clock.now(), metrics: opts.metrics });
   opts.metrics.setEndpointGauges(() => routes.gauges());
   const backendByName = (name: string) => routes.byName(name);
   let draining = false;
@@ -63,7 +64,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     metrics: opts.metrics,
     pools: pools[direction],
     resolve,
-    random: rt.random,
+    random,
     timeoutHeader: () => (config.timeoutHeader[direction] ? config.timeoutHeader.name.toLowerCase() : null),
     headerFaults: () => config.headerFaults,
     responseTimeoutMs: () => config.responseTimeoutMs,
@@ -183,7 +184,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
         config.outbound.port, config.inbound?.host, config.inbound?.port, config.services.map((s) => s.listen)]);
       if (listenersChanged) opts.log("warn", "listener addresses changed in the config; they apply on restart");
       config = next;
-      routes = new TrafficTable(next, routes, { random: rt.random, now: rt.clock.now(), metrics: opts.metrics });
+      routes = new TrafficTable(next, routes, { random, now: rt.clock.now(), metrics: opts.metrics });
       const live = routes.endpointKeys();
       if (next.inbound) live.add(endpointKey(next.inbound.app));
       pools.outbound.update(next.pool, live);
