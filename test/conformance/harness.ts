@@ -1065,3 +1065,309 @@ export function webFixture(
     test: (name, fn) => void test(name, withDiagnostics(() => proxy, fn)),
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// traffic-policy helpers: a scripted upstream, bulk traffic, metrics and admin reads
+
+/** What a scripted upstream does with one request (every field optional: the default is 200 at once). */
+export interface Behaviour {
+  /** Response status; default 200. */
+  status?: number;
+  /** Wait this long (after the request body has been read, unless `early`) before the response head. */
+  delayMs?: number;
+  /** Never answer (the request is read, the connection stays open until the client closes it). */
+  hang?: boolean;
+  /** Act as soon as the request head arrives, without waiting for the request body to end. */
+  early?: boolean;
+  /** Answer only once this settles (then after delayMs): a gate the test opens when it is ready. */
+  until?: Promise<unknown>;
+  /** Destroy the connection (RST) instead of answering. */
+  reset?: boolean;
+  /**
+   * A chunked response of `chunks` chunks, one every `intervalMs` (the first with the head); `stall`: after
+   * the chunks, never end the response.
+   */
+  stream?: { chunks: number; intervalMs: number; stall?: boolean };
+  /** Response body; default: JSON {port, seq, method, url, headers, bodyBytes, bodySha256}. */
+  body?: string;
+  headers?: Record<string, string>;
+}
+
+export interface ScriptedRequest {
+  /** 1-based arrival order at this upstream. */
+  seq: number;
+  method: string;
+  url: string;
+  headers: http.IncomingHttpHeaders;
+  /** performance.now() when the request head arrived. */
+  receivedAt: number;
+  /** Request body bytes read so far, and its sha256 once it was read to the end. */
+  bodyBytes: number;
+  bodySha256?: string;
+  /** The behaviour chosen for it. */
+  behaviour: Behaviour;
+  /** performance.now() when the response was finished. */
+  answeredAt?: number;
+  /** performance.now() when the connection closed before the response was finished (the client gave up). */
+  abortedAt?: number;
+}
+
+export interface ScriptedUpstream {
+  port: number;
+  addr: string;
+  /** Every request, in arrival order. */
+  requests: ScriptedRequest[];
+  /** TCP connections accepted so far. */
+  connections: number;
+  /** Requests whose response is neither finished nor aborted. */
+  readonly inFlight: number;
+  /** Decides each request's behaviour; may be replaced at any time. */
+  behave: (r: ScriptedRequest) => Behaviour;
+  /** Requests whose URL path starts with `prefix`. */
+  count(prefix?: string): number;
+  close(): Promise<void>;
+}
+
+/**
+ * A node:http upstream whose every response is decided by `behave` (replaceable as `up.behave`). Responses carry
+ * `x-upstream: PORT` and `x-upstream-seq: SEQ`; it records when each request arrived, was answered, or was cut.
+ */
+export async function startScriptedUpstream(behave: (r: ScriptedRequest) => Behaviour = () => ({})): Promise<ScriptedUpstream> {
+  const sockets = new Set<net.Socket>();
+  const timers = new Set<NodeJS.Timeout>();
+  const later = (ms: number, fn: () => void) => {
+    const t = setTimeout(() => {
+      timers.delete(t);
+      fn();
+    }, ms);
+    timers.add(t);
+    return t;
+  };
+  let self!: ScriptedUpstream;
+  const server = http.createServer({ keepAliveTimeout: 30000 }, (req, res) => {
+    const rec: ScriptedRequest = {
+      seq: self.requests.length + 1,
+      method: req.method!,
+      url: req.url!,
+      headers: req.headers,
+      receivedAt: performance.now(),
+      bodyBytes: 0,
+      behaviour: {},
+    };
+    self.requests.push(rec);
+    let b: Behaviour;
+    try {
+      b = self.behave(rec);
+    } catch (e) {
+      b = { status: 500, body: `behave threw: ${String(e)}` };
+    }
+    rec.behaviour = b;
+    res.on("close", () => {
+      if (res.writableFinished) rec.answeredAt ??= performance.now();
+      else rec.abortedAt ??= performance.now();
+    });
+    res.on("error", () => undefined);
+    const h = createHash("sha256");
+    req.on("data", (c: Buffer) => {
+      rec.bodyBytes += c.length;
+      h.update(c);
+    });
+    req.on("error", () => undefined);
+    const headers = { "x-upstream": String(self.port), "x-upstream-seq": String(rec.seq), ...b.headers };
+    const answer = () => {
+      if (res.destroyed) return;
+      if (b.stream) {
+        const { chunks, intervalMs, stall } = b.stream;
+        res.writeHead(b.status ?? 200, { ...headers, "content-type": "text/plain" });
+        let sent = 0;
+        const next = () => {
+          if (res.destroyed) return;
+          res.write(`chunk ${sent}\n`);
+          if (++sent < chunks) later(intervalMs, next);
+          else if (!stall) later(intervalMs, () => res.destroyed || res.end());
+        };
+        next();
+        return;
+      }
+      const body =
+        b.body ??
+        JSON.stringify({ port: self.port, seq: rec.seq, method: rec.method, url: rec.url, headers: rec.headers, bodyBytes: rec.bodyBytes, bodySha256: rec.bodySha256 });
+      res.writeHead(b.status ?? 200, { ...headers, "content-type": b.body === undefined ? "application/json" : "text/plain", "content-length": Buffer.byteLength(body) });
+      res.end(body);
+    };
+    const act = () => {
+      if (b.reset) {
+        const s = req.socket as net.Socket & { resetAndDestroy?: () => void };
+        if (s.resetAndDestroy) s.resetAndDestroy();
+        else s.destroy();
+        return;
+      }
+      if (b.hang) return;
+      const go = () => {
+        if (b.delayMs) later(b.delayMs, answer);
+        else answer();
+      };
+      if (b.until) b.until.then(go, go);
+      else go();
+    };
+    req.on("end", () => {
+      rec.bodySha256 = h.digest("hex");
+      if (!b.early) act();
+    });
+    if (b.early) act();
+  });
+  server.on("connection", (s: net.Socket) => {
+    self.connections++;
+    sockets.add(s);
+    s.on("close", () => sockets.delete(s));
+    s.on("error", () => undefined);
+  });
+  await new Promise<void>((r) => server.listen(0, HOST, r));
+  const port = (server.address() as net.AddressInfo).port;
+  self = {
+    port,
+    addr: `${HOST}:${port}`,
+    requests: [],
+    connections: 0,
+    get inFlight() {
+      return this.requests.filter((r) => r.answeredAt === undefined && r.abortedAt === undefined).length;
+    },
+    behave,
+    count(prefix = "/") {
+      return this.requests.filter((r) => r.url.startsWith(prefix)).length;
+    },
+    close: async () => {
+      for (const t of timers) clearTimeout(t);
+      for (const s of sockets) s.destroy();
+      await new Promise<void>((r) => server.close(() => r()));
+    },
+  };
+  return self;
+}
+
+/** A gate for Behaviour.until: `open()` lets every request waiting on it be answered. */
+export function gate(): { promise: Promise<void>; open: () => void } {
+  let open!: () => void;
+  const promise = new Promise<void>((r) => (open = r));
+  return { promise, open };
+}
+
+/** A behaviour that fails a random `fraction` of requests with `status` (else the default answer). */
+export function failFraction(fraction: number, status = 503): () => Behaviour {
+  return () => (Math.random() < fraction ? { status } : {});
+}
+
+/** A behaviour that does `first` on the first request for each URL and `rest` on later ones (a retry's view). */
+export function firstTryOfEachUrl(first: Behaviour, rest: Behaviour = {}): (r: ScriptedRequest) => Behaviour {
+  const seen = new Set<string>();
+  return (r) => {
+    if (seen.has(r.url)) return rest;
+    seen.add(r.url);
+    return first;
+  };
+}
+
+export interface BulkResult {
+  /** 0 when the request failed without a response. */
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: Buffer;
+  /** performance.now() when the request was sent and when its response ended. */
+  sentAt: number;
+  doneAt: number;
+  error?: string;
+}
+
+/**
+ * Bulk traffic from the test process: `concurrency` workers, each on its own keep-alive connection, send
+ * `total` requests (or keep sending until `durationMs` has passed). `path`/`headers` may depend on the index.
+ */
+export async function bulk(opts: {
+  port: number;
+  host?: string;
+  total?: number;
+  durationMs?: number;
+  concurrency?: number;
+  path?: string | ((i: number) => string);
+  method?: string;
+  headers?: Record<string, string> | ((i: number) => Record<string, string>);
+  body?: string | Buffer;
+  localAddress?: string;
+  timeoutMs?: number;
+}): Promise<BulkResult[]> {
+  const concurrency = opts.concurrency ?? 4;
+  const total = opts.total ?? Number.POSITIVE_INFINITY;
+  if (total === Number.POSITIVE_INFINITY && opts.durationMs === undefined) throw new Error("bulk: give total or durationMs");
+  const until = opts.durationMs === undefined ? Number.POSITIVE_INFINITY : performance.now() + opts.durationMs;
+  const timeoutMs = opts.timeoutMs ?? 10000;
+  const out: BulkResult[] = [];
+  let next = 0;
+  const worker = async () => {
+    const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      for (;;) {
+        const i = next++;
+        if (i >= total || performance.now() >= until) return;
+        const path = typeof opts.path === "function" ? opts.path(i) : (opts.path ?? `/bulk/${i}`);
+        const headers = typeof opts.headers === "function" ? opts.headers(i) : (opts.headers ?? {});
+        const sentAt = performance.now();
+        const r = await new Promise<BulkResult>((res) => {
+          const req = http.request(
+            {
+              host: HOST,
+              port: opts.port,
+              path,
+              method: opts.method ?? "GET",
+              headers: { host: opts.host ?? "web", ...headers },
+              agent,
+              ...(opts.localAddress ? { localAddress: opts.localAddress } : {}),
+            },
+            (resp) => {
+              const chunks: Buffer[] = [];
+              resp.on("data", (c: Buffer) => chunks.push(c));
+              resp.on("end", () => res({ status: resp.statusCode!, headers: resp.headers, body: Buffer.concat(chunks), sentAt, doneAt: performance.now() }));
+              resp.on("error", (e) => res({ status: 0, headers: {}, body: Buffer.alloc(0), sentAt, doneAt: performance.now(), error: e.message }));
+            },
+          );
+          req.on("error", (e) => res({ status: 0, headers: {}, body: Buffer.alloc(0), sentAt, doneAt: performance.now(), error: e.message }));
+          req.setTimeout(timeoutMs, () => req.destroy(new Error(`request timed out after ${timeoutMs} ms`)));
+          req.end(opts.body);
+        });
+        out.push(r);
+      }
+    } finally {
+      agent.destroy();
+    }
+  };
+  await Promise.all(Array.from({ length: concurrency }, worker));
+  return out;
+}
+
+/** Counts of `key(x)` over `xs`, as a plain object. */
+export function tally<T>(xs: readonly T[], key: (x: T) => string | number | undefined): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const x of xs) {
+    const k = String(key(x));
+    out[k] = (out[k] ?? 0) + 1;
+  }
+  return out;
+}
+
+/** One metric's sum over the samples whose labels include `match`, scraped now. */
+export async function metricValue(p: ProxyProcess, name: string, match: Record<string, string> = {}): Promise<number> {
+  return sumMetric(await scrape(p), name, match);
+}
+
+/** GET an admin path and parse the JSON answer (e.g. /config). */
+export async function adminJson(p: ProxyProcess, path: string): Promise<any> {
+  const r = await httpRequest({ port: p.admin, host: `127.0.0.1:${p.admin}`, path });
+  if (r.status !== 200) throw new Error(`admin ${path} answered ${r.status}: ${r.body.toString().slice(0, 300)}`);
+  return JSON.parse(r.body.toString("utf8"));
+}
+
+/** A request through the proxy that records timing; the answer of httpRequest plus elapsed ms. */
+export async function timedRequest(opts: Parameters<typeof httpRequest>[0]): Promise<HttpResult & { elapsedMs: number; sentAt: number }> {
+  const sentAt = performance.now();
+  const r = await httpRequest(opts);
+  return { ...r, elapsedMs: performance.now() - sentAt, sentAt };
+}
