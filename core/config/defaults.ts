@@ -46,5 +46,6 @@ export const DEFAULTS = {
   timeoutHeader: { name: "x-meshlet-timeout", outbound: true, inbound: false },
   /** Client connections: nginx's client_header_timeout is 60 s, Go servers commonly use 10 s; Envoy's idle 1 h. */
   clientTimeouts: { header: "10s", idle: "1h" },
+  clientHalfClose: false,
   headerFaults: { enabled: false, delayHeader: "x-meshlet-fault-delay", abortHeader: "x-meshlet-fault-abort", maxDelay: "60s" },
 } as const;

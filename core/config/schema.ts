@@ -148,6 +148,7 @@ const File = strict(
     routes: v.optional(list(Route, "routes"), []),
     timeoutHeader: v.optional(TimeoutHeader, {}),
     clientTimeouts: v.optional(ClientTimeouts, {}),
+    clientHalfClose: v.optional(Bool, DEFAULTS.clientHalfClose),
     headerFaults: v.optional(HeaderFaults, {}),
   },
   "the configuration",
@@ -192,6 +193,7 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
       routes: f.routes.map(toRouteConfig),
       timeoutHeader: f.timeoutHeader,
       clientTimeouts: f.clientTimeouts,
+      clientHalfClose: f.clientHalfClose,
       headerFaults: f.headerFaults,
     };
     if (f.outbound.opaqueService !== undefined) config.outbound.opaqueService = f.outbound.opaqueService;

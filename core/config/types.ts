@@ -156,6 +156,11 @@ export interface MeshletConfig {
    * connection waiting for its next request closes after idleMs; 0 turns either off.
    */
   clientTimeouts: { headerMs: number; idleMs: number };
+  /**
+   * A client's FIN while its request is in flight: false (default, like Envoy, Linkerd and nginx's 499) cancels the
+   * request; true treats it as a half-close and still answers what was sent (for `printf ... | nc -N` style clients).
+   */
+  clientHalfClose: boolean;
   /** Faults asked for in request headers (testing only; off by default). */
   headerFaults: { enabled: boolean; delayHeader: string; abortHeader: string; maxDelayMs: number };
 }

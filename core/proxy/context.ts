@@ -36,6 +36,8 @@ export interface HttpContext {
   accessLog(): ((rec: AccessLogRecord) => void) | null;
   /** Client connection timeouts (ms, 0 = off): a partial request head, and waiting for the next request. */
   clientTimeouts(): { headerMs: number; idleMs: number };
+  /** Whether a client's FIN is a half-close (answer what it sent) rather than giving up on the request. */
+  clientHalfClose(): boolean;
   /** True once shutdown began: finish the current exchange, then close. */
   draining(): boolean;
   /** Registers an open client connection so shutdown can wait for it; returns the unregister function. */

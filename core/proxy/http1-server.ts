@@ -23,9 +23,12 @@ export class Http1ServerConn {
   /** The client sent FIN. */
   clientEnded = false;
   private heldBytes = 0;
-  /** Time spent waiting for a request (ms), and of that with part of its head received; counted by sweep(). */
-  private waitingMs = 0;
-  private partialHeadMs = 0;
+  /**
+   * Time spent waiting for a request (ms), and of that with part of its head received, counted by sweep() from
+   * the first sweep that saw the state (-1: not seen yet), so a timeout never fires early.
+   */
+  private waitingMs = -1;
+  private partialHeadMs = -1;
   private pausedForPipeline = false;
   private untrack: () => void = () => {};
 
@@ -77,9 +80,20 @@ export class Http1ServerConn {
     if (!this.closed && !(this.current?.holdsInput ?? false)) conn.resume();
   }
 
-  /** The client sent FIN: answer what it already sent, then close. */
+  /**
+   * The client sent FIN. By default that cancels a request in flight (the client gave up, as Envoy, Linkerd and
+   * nginx take it: the upstream exchange is closed, its slot and probe released); with clientHalfClose the proxy
+   * answers what the client already sent, then closes.
+   */
   private onClientEnd(): void {
     this.clientEnded = true;
+    const ex = this.current;
+    if (ex !== null && !this.ctx.clientHalfClose()) {
+      this.current = null;
+      ex.abort();
+      this.conn.close();
+      return;
+    }
     this.parser.finish();
     if (this.current === null && this.parser.bufferedBytes === 0 && !this.tunneling) this.conn.close();
   }
@@ -138,9 +152,9 @@ export class Http1ServerConn {
   sweep(elapsedMs: number): void {
     if (this.current !== null || this.tunneling || this.closed) return;
     const { headerMs, idleMs } = this.ctx.clientTimeouts();
-    this.waitingMs += elapsedMs;
+    this.waitingMs = this.waitingMs < 0 ? 0 : this.waitingMs + elapsedMs;
     if (this.parser.inMessage) {
-      this.partialHeadMs += elapsedMs;
+      this.partialHeadMs = this.partialHeadMs < 0 ? 0 : this.partialHeadMs + elapsedMs;
       if (headerMs > 0 && this.partialHeadMs >= headerMs) {
         this.write(errorResponse(408, "header-timeout", `the request head did not arrive within ${headerMs} ms`, true));
         this.conn.close();
@@ -149,8 +163,8 @@ export class Http1ServerConn {
   }
 
   private onRequestHead(head: RequestHead): void {
-    this.waitingMs = 0;
-    this.partialHeadMs = 0;
+    this.waitingMs = -1;
+    this.partialHeadMs = -1;
     const ex = new Exchange(this, head);
     this.current = ex;
     ex.start();

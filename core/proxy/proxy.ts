@@ -72,6 +72,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     connectTimeoutMs: () => config.pool.connectTimeoutMs,
     accessLog: () => (config.accessLog.enabled && logLine ? logLine : null),
     clientTimeouts: () => config.clientTimeouts,
+    clientHalfClose: () => config.clientHalfClose,
     draining: () => draining,
     track,
   });

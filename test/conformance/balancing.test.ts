@@ -77,7 +77,7 @@ describe(`balancing [${h.runtime}]`, { timeout: 60_000 }, () => {
       for (let i = 0; i < 20; i++) seen.push(upstreamOf(await h.httpRequest({ port: proxy!.outbound, host: "least", path: `/q/${i}` })));
       assert.deepEqual(new Set(seen), new Set([String(idle.port)]), `requests while ${busy.port} was busy: ${seen.join(",")}`);
     } finally {
-      // a reset (a FIN alone is a half-close: the proxy would still wait for the answer)
+      // the client gives up (a reset; a FIN cancels too, unless clientHalfClose is set)
       holder.socket.resetAndDestroy();
     }
     // the held request's client went away: its upstream request is cut, and both endpoints are eligible again

@@ -67,6 +67,7 @@ describe("parseConfig: the minimal file and defaults", () => {
       routes: [],
       timeoutHeader: { name: "x-meshlet-timeout", outbound: true, inbound: false },
       clientTimeouts: { headerMs: 10_000, idleMs: 3_600_000 },
+      clientHalfClose: false,
       headerFaults: { enabled: false, delayHeader: "x-meshlet-fault-delay", abortHeader: "x-meshlet-fault-abort", maxDelayMs: 60000 },
     });
   });

@@ -242,8 +242,8 @@ test("a response cut off mid-head is upstream-reset too", async () => {
   assert.match(r, /x-meshlet-error: upstream-reset/);
 });
 
-test("pipelined requests followed by the client's FIN are all answered before the close", async () => {
-  const { proxy, client } = single(() => "ok");
+test("with clientHalfClose, pipelined requests followed by the client's FIN are all answered before the close", async () => {
+  const { proxy, client } = single(() => "ok", { clientHalfClose: true });
   await proxy.start();
   const c = await client();
   let got = "";
@@ -254,6 +254,27 @@ test("pipelined requests followed by the client's FIN are all answered before th
   for (let i = 0; i < 50 && !closed; i++) await tick();
   assert.equal(got.match(/HTTP\/1\.1 200/g)?.length, 2, got);
   assert.ok(closed);
+});
+
+test("by default a client's FIN cancels its request: the upstream sees the close and the service slot is free again", async () => {
+  const { proxy, client, up } = single(() => "silent", {
+    services: [{ name: "web", hostnames: ["web"], endpoints: ["127.0.0.1:9001"], maxPending: 1 }],
+  });
+  await proxy.start();
+  const c = await client();
+  let closed = false;
+  c.setHandlers({ data() {}, end() {}, close: () => void (closed = true) });
+  c.write(enc("GET /gave-up HTTP/1.1\r\nHost: web\r\n\r\n"));
+  for (let i = 0; i < 20 && up.requests.length === 0; i++) await tick();
+  assert.equal(up.requests.length, 1);
+  c.closeWrite();
+  for (let i = 0; i < 50 && !closed; i++) await tick();
+  assert.ok(closed, "the client connection stayed open");
+  assert.ok((up.conns[0] as FakeConn).closed, "the upstream connection of the cancelled request is still open");
+  // The pending slot was given back: a new request is forwarded, not shed.
+  const r = await exchange(await client(), "GET /next HTTP/1.1\r\nHost: web\r\n\r\n");
+  assert.doesNotMatch(r, /load-shed/);
+  assert.equal(up.requests.length, 2);
 });
 
 test("a FIN seen during detection reaches the opaque upstream", async () => {
