@@ -276,7 +276,9 @@ export class Exchange implements ResponseSink {
   // ---- tries
 
   private startTry(): void {
-    const ep = this.pickEndpoint();
+    let ep = this.pickEndpoint();
+    // A retry avoids the endpoint that just failed when the balancer offers another (Envoy's previous_hosts).
+    for (let i = 0; i < 3 && ep !== undefined && this.retries > 0 && ep === this.endpoint; i++) ep = this.pickEndpoint();
     if (ep === undefined) return;
     const ctx = this.server.ctx;
     const now = ctx.clock.now();

@@ -58,6 +58,21 @@ test("connect failures are retried on another endpoint", async () => {
   assert.equal(h.route("r", "web").retries, 1);
 });
 
+test("a retry avoids the endpoint that just failed (PeakEWMA would prefer a fast-failing endpoint)", async () => {
+  const h = await harness(
+    routed({ retry: { attempts: 1, backoff: NO_BACKOFF } }, {}, { endpoints: ["127.0.0.1:9001", "127.0.0.1:9002"], balancer: "peak-ewma" }),
+    { seed: 11 },
+  );
+  const bad = upstream(h.net, 9001, () => reply(503));
+  const good = upstream(h.net, 9002, () => reply(200, "good"));
+  for (let i = 0; i < 40; i++) {
+    const res = await h.send(get("web", `/${i}`));
+    assert.equal(res.status, 200, `request ${i} failed after its retry`);
+  }
+  assert.ok(bad.requests.length > 0, "the failing endpoint was never tried: the test proves nothing");
+  assert.equal(good.requests.length, 40);
+});
+
 test("an upstream reset before the response is retried", async () => {
   const h = await harness(routed({ retry: { attempts: 1, backoff: NO_BACKOFF } }), { seed: 2 });
   const up = upstream(h.net, 9001, (_, i) => (i === 0 ? "reset" : reply(200, "ok")));
