@@ -30,6 +30,7 @@ describe(`retries [${h.runtime}]`, { timeout: 60_000 }, () => {
     proxy = await h.startProxy(
       h.makeConfig({
         services: [
+          // 30 % failures need about 0.39 retries per request with 2 attempts: more than the default ratio 0.2 gives
           { name: "flaky", endpoints: [flaky.addr], retryBudget: { retryRatio: 0.5 }, ...noBreaker },
           { name: "dead", endpoints: [dead.addr], retryBudget: { retryRatio: 0.2, minRetriesPerSecond: 1, ttl: "10s" }, ...noBreaker },
           { name: "plain", endpoints: [plain.addr], ...noBreaker },

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import { describe, it } from "node:test";
-import { formatConfigIssues, loadYamlSupport, parseConfig, parseConfigText, type ConfigIssue } from "../../../core/config/mod.ts";
+import { formatConfigIssues, loadYamlSupport, parseConfig, parseConfigText } from "../../../core/config/mod.ts";
+import { errors, issueAt, ok } from "./helpers.ts";
 
 await loadYamlSupport();
 import type { MeshletConfig } from "../../../core/config/types.ts";
@@ -22,24 +23,6 @@ const SERVICE_POLICY_DEFAULTS = {
   maxPending: 100000,
 } as const;
 
-function ok(input: unknown): MeshletConfig {
-  const r = typeof input === "string" ? parseConfigText(input) : parseConfig(input);
-  if (!r.ok) assert.fail(`expected a valid config, got:\n${formatConfigIssues(r.errors)}`);
-  return r.config;
-}
-
-function errors(input: unknown): ConfigIssue[] {
-  const r = typeof input === "string" ? parseConfigText(input, "test.yaml") : parseConfig(input);
-  if (r.ok) assert.fail("expected errors, the config was valid");
-  return r.errors;
-}
-
-/** The single issue at `path`; fails when there is none or more than one. */
-function issueAt(issues: ConfigIssue[], path: string): ConfigIssue {
-  const found = issues.filter((i) => i.path === path);
-  assert.equal(found.length, 1, `one issue at ${path}, got: ${JSON.stringify(issues, null, 1)}`);
-  return found[0]!;
-}
 
 describe("parseConfig: the minimal file and defaults", () => {
   it("parses the minimal form with Linkerd's defaults", () => {

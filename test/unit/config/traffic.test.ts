@@ -5,32 +5,14 @@ import assert from "node:assert/strict";
 import { readFileSync } from "node:fs";
 import { describe, it } from "node:test";
 import { fileURLToPath } from "node:url";
-import { formatConfigIssues, loadYamlSupport, parseConfig, parseConfigText, type ConfigIssue } from "../../../core/config/mod.ts";
+import { formatConfigIssues, loadYamlSupport, parseConfig, parseConfigText } from "../../../core/config/mod.ts";
+import { errors, issueAt, ok } from "./helpers.ts";
 import type { MeshletConfig, RouteConfig, ServiceConfig } from "../../../core/config/types.ts";
 import { compileRoutes } from "../../../core/routing/match.ts";
 import type { HttpRoute } from "../../../core/routing/types.ts";
 
 await loadYamlSupport();
 
-function ok(input: unknown): MeshletConfig {
-  const r = typeof input === "string" ? parseConfigText(input) : parseConfig(input);
-  if (!r.ok) assert.fail(`expected a valid config, got:\n${formatConfigIssues(r.errors)}`);
-  // Every config that parses must compile (core/routing/match.ts throws on what the schema must reject).
-  assert.doesNotThrow(() => compileRoutes(r.config.routes));
-  return r.config;
-}
-
-function errors(input: unknown): ConfigIssue[] {
-  const r = typeof input === "string" ? parseConfigText(input, "test.yaml") : parseConfig(input);
-  if (r.ok) assert.fail("expected errors, the config was valid");
-  return r.errors;
-}
-
-function issueAt(issues: ConfigIssue[], path: string): ConfigIssue {
-  const found = issues.filter((i) => i.path === path);
-  assert.equal(found.length, 1, `one issue at ${path}, got: ${JSON.stringify(issues, null, 1)}`);
-  return found[0]!;
-}
 
 const SERVICES = [
   { name: "web", endpoints: ["127.0.0.1:9001"] },
