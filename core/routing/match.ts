@@ -17,7 +17,7 @@
 // the query string is parsed at most once per request, and only if an entry looks at it.
 
 import { MeshletError } from "../errors.ts";
-import { getHeaderAll } from "../http1/headers.ts";
+import { getHeader, getHeaderAll } from "../http1/headers.ts";
 import type { HeaderList } from "../http1/types.ts";
 import type { HttpRoute, HttpRouteMatch, HttpRouteRule } from "./types.ts";
 
@@ -54,6 +54,8 @@ interface Entry {
   readonly method: string | undefined;
   readonly headers: readonly (readonly [string, ValueTest])[];
   readonly query: readonly (readonly [string, ValueTest])[];
+  /** What match() returns for this entry (built once). */
+  readonly result: RouteMatchResult;
 }
 
 function invalid(route: HttpRoute, what: string): never {
@@ -126,7 +128,8 @@ function entry(route: HttpRoute, rule: HttpRouteRule, ruleIndex: number, m: Http
     query.push([q.name, valueTest(route, q.type, q.value)]);
   }
   const method = m.method === undefined ? undefined : m.method.toUpperCase();
-  return { route, rule, ruleIndex, matchIndex, pathRank, pathLen, path, prefix, method, headers, query };
+  const result: RouteMatchResult = { route, rule, ruleIndex, matchedPrefix: prefix };
+  return { route, rule, ruleIndex, matchIndex, pathRank, pathLen, path, prefix, method, headers, query, result };
 }
 
 function checkRule(route: HttpRoute, rule: HttpRouteRule): void {
@@ -159,8 +162,18 @@ function age(r: HttpRoute): number {
   return r.createdAt ?? Number.MAX_SAFE_INTEGER;
 }
 
+/** Already a lower-case host without userinfo, port, brackets or trailing dot (the common case): no copy needed. */
+function isPlainLowerHost(a: string): boolean {
+  for (let i = 0; i < a.length; i++) {
+    const c = a.charCodeAt(i);
+    if ((c >= 0x41 && c <= 0x5a) || c === 0x3a /* : */ || c === 0x40 /* @ */ || c === 0x5b /* [ */) return false;
+  }
+  return a.length > 0 && a.charCodeAt(a.length - 1) !== 0x2e /* . */;
+}
+
 /** Lower-case host without port, brackets kept for IPv6, trailing dot dropped. */
 export function hostOf(authority: string): string {
+  if (isPlainLowerHost(authority)) return authority;
   let h = authority;
   const at = h.lastIndexOf("@");
   if (at >= 0) h = h.slice(at + 1);
@@ -175,30 +188,39 @@ export function hostOf(authority: string): string {
   return h.toLowerCase();
 }
 
-class LazyQuery {
-  private map: Map<string, string> | undefined;
-  constructor(private readonly raw: string) {}
-  get(name: string): string | undefined {
-    if (this.map === undefined) {
-      this.map = new Map();
-      if (this.raw !== "") {
-        for (const [k, v] of new URLSearchParams(this.raw)) if (!this.map.has(k)) this.map.set(k, v);
-      }
-    }
-    return this.map.get(name);
-  }
+/** The first value of each query parameter, parsed once per request and only if an entry looks at the query. */
+function parseQuery(raw: string): Map<string, string> {
+  const map = new Map<string, string>();
+  if (raw !== "") for (const [k, v] of new URLSearchParams(raw)) if (!map.has(k)) map.set(k, v);
+  return map;
 }
 
-function entryMatches(e: Entry, req: MatchRequest, method: string, q: LazyQuery): boolean {
+/** Every field of a header joined by "," (one field: its value, without allocating); undefined if absent. */
+function headerValue(headers: HeaderList, lowerName: string): string | undefined {
+  const first = getHeader(headers, lowerName);
+  if (first === undefined) return undefined;
+  const all = getHeaderAll(headers, lowerName);
+  return all.length === 1 ? first : all.join(",");
+}
+
+/** Per-request match state: the query map is built on first use. */
+interface MatchState {
+  query: Map<string, string> | undefined;
+}
+
+function entryMatches(e: Entry, req: MatchRequest, st: MatchState): boolean {
   if (!e.path(req.path)) return false;
-  if (e.method !== undefined && e.method !== method) return false;
+  if (e.method !== undefined && e.method !== req.method) return false;
   for (const [name, test] of e.headers) {
-    const all = getHeaderAll(req.headers, name);
-    if (all.length === 0 || !test(all.join(","))) return false;
-  }
-  for (const [name, test] of e.query) {
-    const v = q.get(name);
+    const v = headerValue(req.headers, name);
     if (v === undefined || !test(v)) return false;
+  }
+  if (e.query.length > 0) {
+    const q = (st.query ??= parseQuery(req.query));
+    for (const [name, test] of e.query) {
+      const v = q.get(name);
+      if (v === undefined || !test(v)) return false;
+    }
   }
   return true;
 }
@@ -238,32 +260,31 @@ export class RouteTable {
     this.any.sort(comparePrecedence);
   }
 
+  /** The winning match; methods compare case-sensitively (RFC 9110: "get" is not GET). */
   match(req: MatchRequest): RouteMatchResult | undefined {
     const host = hostOf(req.authority);
-    const method = req.method.toUpperCase();
-    const q = new LazyQuery(req.query);
-    const tryList = (list: Entry[] | undefined): RouteMatchResult | undefined => {
-      if (list === undefined) return undefined;
-      for (const e of list) {
-        if (entryMatches(e, req, method, q)) {
-          return { route: e.route, rule: e.rule, ruleIndex: e.ruleIndex, matchedPrefix: e.prefix };
-        }
-      }
-      return undefined;
-    };
-    const hit = tryList(this.exact.get(host));
+    const st: MatchState = { query: undefined };
+    const hit = firstMatch(this.exact.get(host), req, st);
     if (hit !== undefined) return hit;
     if (this.wildcard.size > 0) {
       // Suffixes ".b.example.com", ".example.com", ".com", longest first; a wildcard needs at least one label.
       for (let i = host.indexOf("."); i > 0; i = host.indexOf(".", i + 1)) {
-        const suffix = host.slice(i);
-        if (suffix.length > this.longestWildcard) continue;
-        const w = tryList(this.wildcard.get(suffix));
+        if (host.length - i > this.longestWildcard) continue;
+        const w = firstMatch(this.wildcard.get(host.slice(i)), req, st);
         if (w !== undefined) return w;
       }
     }
-    return tryList(this.any);
+    return firstMatch(this.any, req, st);
   }
+}
+
+function firstMatch(list: Entry[] | undefined, req: MatchRequest, st: MatchState): RouteMatchResult | undefined {
+  if (list === undefined) return undefined;
+  for (let i = 0; i < list.length; i++) {
+    const e = list[i]!;
+    if (entryMatches(e, req, st)) return e.result;
+  }
+  return undefined;
 }
 
 function push(map: Map<string, Entry[]>, key: string, entries: Entry[]): void {
