@@ -8,6 +8,7 @@
 // several dirs pool their runs, e.g. a second run that adds reps)
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
+import { median, num } from "./stats.mjs";
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {
@@ -29,12 +30,6 @@ const meta = existsSync(join(dir, "meta.txt")) ? readFileSync(join(dir, "meta.tx
 const metaLine = (k) => (meta.split("\n").find((l) => l.startsWith(k + ":")) || "").slice(k.length + 1).trim();
 const fmax = Number(metaLine("foreign-max") || 5);
 
-const num = (v) => (v === "" || v === undefined || v === "FAILED" || Number.isNaN(Number(v)) ? null : Number(v));
-const median = (a) => {
-  const s = [...a].sort((x, y) => x - y);
-  const n = s.length;
-  return n ? (n % 2 ? s[(n - 1) / 2] : (s[n / 2 - 1] + s[n / 2]) / 2) : null;
-};
 const minOf = (k) => Math.min(...rows.map((r) => num(r[k])).filter((x) => x > 0));
 const bestLoad = minOf("speed_probe_load_cpu_us");
 const bestProxy = minOf("speed_probe_proxy_cpu_us");

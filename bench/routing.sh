@@ -148,7 +148,7 @@ fi
 # the bench scripts too: a run uses the versions it started with
 mkdir -p "$OUT/scripts"
 cp "$REPO/bench/write-config.mjs" "$REPO/bench/write-routing-config.mjs" "$REPO/bench/routing-preflight.mjs" \
-   "$REPO/bench/routing-report.mjs" "$OUT/scripts/"
+   "$REPO/bench/routing-report.mjs" "$REPO/bench/stats.mjs" "$OUT/scripts/"
 S="$OUT/scripts"
 
 # ---- harness copy whose backend also listens on the extra loopback addresses
