@@ -1,16 +1,19 @@
-// Power of two choices: sample two distinct endpoints uniformly at random, send to the one with the lower load.
+// Power of two choices: compare two distinct endpoints, send to the one with the lower load. The first candidate
+// comes from a cursor rotating over the endpoints (starting at a random place), the second is drawn at random from
+// the others. Against two random draws this keeps P2C's load awareness (a slow or busy endpoint loses nearly every
+// comparison it is in) while spreading requests evenly: with two random draws some endpoints see bursts of 3-4
+// concurrent requests, so a proxy holds ~3 pooled connections per endpoint instead of ~2, and each costs wake-ups
+// and cache misses (docs/benchmarks.md, "Routing and balancing cost"). It also draws one random number, not two.
 // The load function is the subclass's; weights are honoured by dividing the load by the endpoint's weight.
 // Per-endpoint state lives in a map by key and survives update() for the keys that stay.
 
 import type { Balancer, BalancerEndpoint, BalancerKind, Outcome, PickContext } from "./types.ts";
 import { uniqueByKey, weightOf } from "./types.ts";
 
-/** Two distinct indices in [0, n) (n >= 2), uniformly: the second is drawn from the n - 1 others. */
-export function twoDistinct(n: number, random: () => number): [number, number] {
-  const a = Math.min(n - 1, Math.floor(random() * n));
-  let b = Math.min(n - 2, Math.floor(random() * (n - 1)));
-  if (b >= a) b++;
-  return [a, b];
+/** An index in [0, n) other than `a` (n >= 2), uniformly among the n - 1 others. */
+export function otherIndex(a: number, n: number, random: () => number): number {
+  const b = Math.min(n - 2, Math.floor(random() * (n - 1)));
+  return b >= a ? b + 1 : b;
 }
 
 export interface InFlight {
@@ -23,9 +26,12 @@ export abstract class P2c<E extends BalancerEndpoint, S extends InFlight> implem
   protected readonly state = new Map<string, S>();
   /** The latest time seen (constructor, pick, onStart, onEnd); used when a pick brings no `now`. */
   protected lastNow: number;
+  /** The first candidate of the next pick (taken modulo the current size). */
+  private cursor: number;
 
   constructor(endpoints: readonly E[], protected readonly random: () => number, now = 0) {
     this.lastNow = now;
+    this.cursor = Math.floor(random() * 0x7fffffff);
     this.update(endpoints);
   }
 
@@ -40,9 +46,10 @@ export abstract class P2c<E extends BalancerEndpoint, S extends InFlight> implem
     const n = this.list.length;
     if (n === 0) return undefined;
     if (n === 1) return this.list[0];
-    const [i, j] = twoDistinct(n, this.random);
+    const i = this.cursor++ % n;
+    if (this.cursor > 0x3fffffff) this.cursor = i + 1;
     const a = this.list[i]!;
-    const b = this.list[j]!;
+    const b = this.list[otherIndex(i, n, this.random)]!;
     return this.cost(a, now) <= this.cost(b, now) ? a : b;
   }
 

@@ -149,7 +149,7 @@ export class Exchange implements ResponseSink {
       if (backend === undefined) return this.fail(500, "backend-not-found", `route ${policy.routeName}: no service ${name}`);
       this.backend = backend;
       const metrics = (this.routeMetrics = policy.metricsFor(name));
-      const now = ctx.clock.now();
+      const now = this.startedAt; // start() runs in the constructor's tick: one clock read serves both
       if (policy.rateLimit !== null) {
         const taken = policy.rateLimit.take(now, server.conn.remote.host);
         if (!taken.ok) {
@@ -179,7 +179,7 @@ export class Exchange implements ResponseSink {
     }
 
     if (head.method === "CONNECT") {
-      const ep = this.pickEndpoint(false);
+      const ep = this.pickEndpoint(this.startedAt, false);
       if (ep !== undefined) this.startConnectTunnel(ep);
       return;
     }
@@ -204,17 +204,17 @@ export class Exchange implements ResponseSink {
       return;
     }
     if (abortStatus > 0) return this.fail(abortStatus, "fault-injected", "fault injected by the route");
-    this.startTry();
+    this.startTry(this.startedAt);
   }
 
   /**
    * The endpoint for the next try, or undefined after answering the request with the reason there is none.
    * `probe` false for a CONNECT tunnel, which does not report its outcome to the breaker.
    */
-  private pickEndpoint(probe = true): Endpoint | undefined {
+  private pickEndpoint(now: number, probe = true): Endpoint | undefined {
     if (this.fixedEndpoint !== null) return this.fixedEndpoint;
     const b = this.backend!;
-    const picked = b.pick(this.server.ctx.clock.now(), this.hashKey, probe);
+    const picked = b.pick(now, this.hashKey, probe);
     if (picked === NO_ENDPOINTS) {
       this.fail(503, "no-endpoints", `service ${b.name} has no endpoints`);
       return undefined;
@@ -275,13 +275,12 @@ export class Exchange implements ResponseSink {
 
   // ---- tries
 
-  private startTry(): void {
-    let ep = this.pickEndpoint();
+  private startTry(now = this.server.ctx.clock.now()): void {
+    let ep = this.pickEndpoint(now);
     // A retry avoids the endpoint that just failed when the balancer offers another (Envoy's previous_hosts).
-    for (let i = 0; i < 3 && ep !== undefined && this.retries > 0 && ep === this.endpoint; i++) ep = this.pickEndpoint();
+    for (let i = 0; i < 3 && ep !== undefined && this.retries > 0 && ep === this.endpoint; i++) ep = this.pickEndpoint(now);
     if (ep === undefined) return;
     const ctx = this.server.ctx;
-    const now = ctx.clock.now();
     this.endpoint = ep;
     this.trySeq++;
     this.tryOpen = true;
@@ -300,20 +299,20 @@ export class Exchange implements ResponseSink {
         this.fail(504, "backend-request-timeout", `${ep.key} did not complete the response within ${perTry} ms`);
       });
     }
-    const idle = ctx.pools.takeIdle(ep);
+    const idle = ctx.pools.takeIdle(ep, now);
     if (idle !== undefined) this.attach(idle);
     else this.connectThenAttach(ep);
   }
 
   /** Ends the current try for the balancer and the breaker. */
-  private endTry(ok: boolean): void {
+  private endTry(ok: boolean, now = this.server.ctx.clock.now()): void {
     if (!this.tryOpen) return;
     this.tryOpen = false;
     if (this.tryTimer !== null) {
       this.tryTimer();
       this.tryTimer = null;
     }
-    this.backend?.onTryEnd(this.endpoint!, this.server.ctx.clock.now(), ok, this.tryRttMs);
+    this.backend?.onTryEnd(this.endpoint!, now, ok, this.tryRttMs);
   }
 
   /** Whether a failed try is retried: the rule's conditions and limits, then the service's budget. */
@@ -437,7 +436,8 @@ export class Exchange implements ResponseSink {
   onResponseHead(rh: ResponseHead): void {
     const server = this.server;
     const clientVersion = this.head.version;
-    if (this.idleTimer !== null) this.lastActivity = server.ctx.clock.now();
+    const now = server.ctx.clock.now();
+    if (this.idleTimer !== null) this.lastActivity = now;
     if (rh.status < 200 && rh.status !== 101) {
       if (clientVersion === 11) server.write(encodeResponseHead(rh.status, rh.reason, stripHopByHop(rh.headers, false)));
       return;
@@ -446,9 +446,9 @@ export class Exchange implements ResponseSink {
       this.headTimer();
       this.headTimer = null;
     }
-    this.tryRttMs = server.ctx.clock.now() - this.tryStartedAt;
+    this.tryRttMs = now - this.tryStartedAt;
     if (rh.status !== 101 && this.mayRetry({ kind: "response", status: rh.status })) {
-      this.endTry(rh.status < 500);
+      this.endTry(rh.status < 500, now);
       this.dropUpstream();
       return this.scheduleRetry();
     }
@@ -510,11 +510,12 @@ export class Exchange implements ResponseSink {
     if (this.framing === "chunked") this.server.write(encodeLastChunk(forwardableTrailers(trailers)));
     const u = this.upstream!;
     this.upstream = null;
-    u.finish(this.requestEnded);
-    this.endTry(this.status < 500);
+    const now = this.server.ctx.clock.now();
+    u.finish(this.requestEnded, now);
+    this.endTry(this.status < 500, now);
     if (this.retries > 0 && this.status < 500) this.routeMetrics?.retrySuccess();
     // A response that ended before its request did leaves unread body bytes: the connection cannot go on.
-    this.complete(!this.requestEnded || this.closeAfter);
+    this.complete(!this.requestEnded || this.closeAfter, now);
   }
 
   onUpstreamError(err: MeshletError, responseStarted: boolean): void {
@@ -629,12 +630,12 @@ export class Exchange implements ResponseSink {
     this.complete(close);
   }
 
-  private complete(closeAfter: boolean): void {
+  private complete(closeAfter: boolean, now?: number): void {
     if (this.done) return;
     this.done = true;
     this.clearTimers();
     this.release();
-    this.finishRecord(this.status);
+    this.finishRecord(this.status, now);
     this.server.exchangeDone(closeAfter);
   }
 
@@ -647,9 +648,9 @@ export class Exchange implements ResponseSink {
     }
   }
 
-  private finishRecord(status: number): void {
+  private finishRecord(status: number, now = this.server.ctx.clock.now()): void {
     const ctx = this.server.ctx;
-    const latency = ctx.clock.now() - this.startedAt;
+    const latency = now - this.startedAt;
     this.http?.response(status, status >= 500 ? "failure" : "success", latency);
     const log = ctx.accessLog();
     if (log === null) return;

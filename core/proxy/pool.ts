@@ -29,10 +29,9 @@ export class Pools implements UpstreamOwner {
   ) {}
 
   /** An idle connection to the endpoint, if one is alive (no Promise on this hot path). */
-  takeIdle(ep: Endpoint): UpstreamConn | undefined {
+  takeIdle(ep: Endpoint, now = this.clock.now()): UpstreamConn | undefined {
     const pool = this.pools.get(ep.key);
     if (!pool) return undefined;
-    const now = this.clock.now();
     while (pool.idle.length > 0) {
       const u = pool.idle.pop()!;
       if (!u.isClosed && now - u.idleSince < this.cfg.idleTimeoutMs) return u;
@@ -50,14 +49,14 @@ export class Pools implements UpstreamOwner {
     return u;
   }
 
-  returnIdle(u: UpstreamConn): void {
+  returnIdle(u: UpstreamConn, now = this.clock.now()): void {
     const pool = this.pools.get(u.endpoint.key);
     const gone = this.liveKeys !== null && !this.liveKeys.has(u.endpoint.key);
     if (this.closed || !pool || gone || u.isClosed || pool.idle.length >= this.cfg.maxIdlePerEndpoint) {
       u.conn.close();
       return;
     }
-    u.idleSince = this.clock.now();
+    u.idleSince = now;
     pool.idle.push(u);
     this.scheduleSweep();
   }

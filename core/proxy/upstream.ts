@@ -20,7 +20,7 @@ export interface ResponseSink {
 
 export interface UpstreamOwner {
   /** Called when a connection is done with an exchange and may be reused. */
-  returnIdle(u: UpstreamConn): void;
+  returnIdle(u: UpstreamConn, now?: number): void;
   /** Called once when the connection is closed for good. */
   forget(u: UpstreamConn): void;
 }
@@ -138,15 +138,15 @@ export class UpstreamConn {
 
   /**
    * Ends the exchange. `requestComplete` says the whole request body was sent; otherwise the connection
-   * cannot carry another request.
+   * cannot carry another request. `now` is the caller's clock reading, if it has one.
    */
-  finish(requestComplete: boolean): void {
+  finish(requestComplete: boolean, now?: number): void {
     const sink = this.sink;
     this.sink = null;
     if (sink === null || this.closed) return;
     this.uses++;
     if (this.reusable && this.responseDone && requestComplete && this.keepAliveOk) {
-      this.owner.returnIdle(this);
+      this.owner.returnIdle(this, now);
     } else {
       this.conn.destroy();
     }
