@@ -15,6 +15,11 @@ export function reasonPhrase(status: number): string {
   return REASONS[status] ?? "Error";
 }
 
+/** The text body of an error response made by the proxy. */
+export function messageBody(message: string): string {
+  return `meshlet: ${message}\n`;
+}
+
 /** A complete HTTP/1.1 response with a short text body naming the error. */
 export function errorResponse(
   status: number,
@@ -26,7 +31,7 @@ export function errorResponse(
 ): Uint8Array {
   const headers: (readonly [string, string])[] = [[ERROR_HEADER, code]];
   if (extra !== undefined) headers.push(...extra);
-  return localResponse(status, headers, `meshlet: ${message}\n`, close, head);
+  return localResponse(status, headers, messageBody(message), close, head);
 }
 
 /** A complete HTTP/1.1 response made by the proxy (a redirect, an error). `body` is ASCII text. */

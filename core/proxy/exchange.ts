@@ -1,33 +1,25 @@
-// One request/response exchange on an HTTP/1 client connection: route it, apply the rule's policy (redirect,
-// rate limit, faults, load shedding, timeouts), pick an endpoint, forward the request (streaming its body,
-// keeping a replay copy while it may be retried), stream the response back re-framed for the client, retry
-// failed tries within the rule's limits and the service's budget, and report metrics.
+// One request/response exchange, whatever the protocols on either side: route it, apply the rule's policy
+// (redirect, rate limit, faults, load shedding, timeouts), pick an endpoint, forward the request (streaming its
+// body, keeping a replay copy while it may be retried), stream the response back, retry failed tries within the
+// rule's limits and the service's budget, and report metrics. The client side is a Downstream (an HTTP/1
+// connection or an HTTP/2 stream), each try an UpstreamTry; both speak the neutral shapes of message.ts.
 
 import { MeshletError } from "../errors.ts";
 import { decideFault } from "../fault/fault.ts";
 import { encodeLatin1, getHeader, getHeaderAll, stripHopByHop } from "../http1/headers.ts";
-import {
-  CRLF,
-  encodeChunkHeader,
-  encodeLastChunk,
-  encodeRequestHead,
-  encodeResponseHead,
-} from "../http1/serialize.ts";
-import type { HeaderList, RequestHead, ResponseHead } from "../http1/types.ts";
+import type { HeaderList } from "../http1/types.ts";
 import type { CancelTimer, Conn } from "../ports.ts";
 import { retryAfterSeconds } from "../resilience/rate-limit.ts";
 import { outcomeOfError, type TryOutcome } from "../resilience/retry-policy.ts";
 import { applyHeaderModifier, redirectResponse, rewriteRequest } from "../routing/filters.ts";
 import type { HttpMetrics, RouteMetrics } from "../telemetry/types.ts";
 import { FAIL_FAST, NO_ENDPOINTS, type Backend } from "./backend.ts";
-import { errorResponse, localResponse } from "./error-response.ts";
-import type { Http1ServerConn } from "./http1-server.ts";
+import { ERROR_HEADER, messageBody } from "./error-response.ts";
+import type { Downstream, ProxyRequest, ProxyResponseHead, ResponseSink, UpstreamHead, UpstreamTry } from "./message.ts";
 import type { RulePolicy } from "./policy.ts";
 import type { Endpoint } from "./routes.ts";
 import { tunnel } from "./tunnel.ts";
-import type { ResponseSink, UpstreamConn } from "./upstream.ts";
-
-type Framing = "none" | "length" | "chunked" | "close";
+import { UpstreamConn } from "./upstream.ts";
 
 const CONNECT_ESTABLISHED = encodeLatin1("HTTP/1.1 200 Connection Established\r\n\r\n");
 
@@ -44,16 +36,17 @@ export class Exchange implements ResponseSink {
   private query = "";
   /** The endpoint of the current (or last) try. */
   private endpoint: Endpoint | null = null;
-  private upstream: UpstreamConn | null = null;
-  private upstreamHead: Uint8Array | null = null;
-  private requestChunked = false;
+  private upstream: UpstreamTry | null = null;
+  private upstreamHead: UpstreamHead | null = null;
+  /** Trailers of a request that has ended (replayed with its body). */
+  private requestTrailers: HeaderList | null = null;
   /** Client input is held: no upstream to take the body yet (connecting, a retry's backoff, a fault delay). */
   private waitingForUpstream = false;
   /** Client input is paused because the upstream's write buffer is full. */
   private bodyPaused = false;
   private staleRetried = false;
-  private framing: Framing = "none";
-  private closeAfter = false;
+  /** The response is passed on as it is (no body for HEAD, 204, 304). */
+  private responseHasBody = true;
   private switching = false;
   private done = false;
   private status = 0;
@@ -94,30 +87,28 @@ export class Exchange implements ResponseSink {
   private idleTimer: CancelTimer | null = null;
   private waitTimer: CancelTimer | null = null;
 
+  private readonly head: ProxyRequest;
+
+  /** `request` is null when the client side could not make sense of it (`invalid` says why: answered with 400). */
   constructor(
-    private readonly server: Http1ServerConn,
-    private readonly head: RequestHead,
+    private readonly down: Downstream,
+    request: ProxyRequest | null,
+    private readonly invalid?: { code: string; message: string },
   ) {
-    this.startedAt = server.ctx.clock.now();
-    this.hasBody = head.bodyKind === "chunked" || (head.bodyKind === "length" && head.contentLength > 0);
+    this.startedAt = down.ctx.clock.now();
+    this.head = request ?? INVALID_REQUEST;
+    this.hasBody = this.head.body === "stream" || (this.head.body === "length" && this.head.contentLength > 0);
     // Without a body the request is complete at its head, even if the response beats the parser's onEnd.
     this.requestEnded = !this.hasBody;
   }
 
   start(): void {
-    const { head, server } = this;
-    const ctx = server.ctx;
-    const target = splitTarget(head);
-    if (target === null) return this.fail(400, "bad-target", "request target is not valid");
-    this.path = target.path;
-    const q = target.originForm.indexOf("?");
-    this.query = q < 0 ? "" : target.originForm.slice(q + 1);
-    let authority = target.authority ?? getHeader(head.headers, "host");
-    if (authority === undefined) {
-      if (head.version === 11) return this.fail(400, "missing-host", "HTTP/1.1 request without Host");
-      authority = "";
-    }
-    this.authority = authority;
+    const { head, down } = this;
+    const ctx = down.ctx;
+    if (this.invalid !== undefined) return this.fail(400, this.invalid.code, this.invalid.message);
+    this.path = head.path;
+    this.query = head.query;
+    const authority = (this.authority = head.authority);
     this.http = ctx.metrics.http(ctx.direction, authority === "" ? "unknown" : authority.toLowerCase());
     this.http.request();
 
@@ -151,7 +142,7 @@ export class Exchange implements ResponseSink {
       const metrics = (this.routeMetrics = policy.metricsFor(name));
       const now = this.startedAt; // start() runs in the constructor's tick: one clock read serves both
       if (policy.rateLimit !== null) {
-        const taken = policy.rateLimit.take(now, server.conn.remote.host);
+        const taken = policy.rateLimit.take(now, down.clientAddress);
         if (!taken.ok) {
           metrics.rateLimited();
           return this.fail(429, "rate-limited", `route ${policy.routeName} is over its rate limit`,
@@ -174,23 +165,23 @@ export class Exchange implements ResponseSink {
         }
         this.shedHeld = true;
         backend.budget.onRequest(now);
-        this.hashKey = hashKeyOf(backend, head.headers, server.conn.remote.host);
+        this.hashKey = hashKeyOf(backend, head.headers, down.clientAddress);
       }
     }
 
     if (head.method === "CONNECT") {
+      if (down.http1 === null) return this.fail(501, "connect-not-supported", "CONNECT is only proxied over HTTP/1.1");
       const ep = this.pickEndpoint(this.startedAt, false);
       if (ep !== undefined) this.startConnectTunnel(ep);
       return;
     }
 
-    this.upstreamHead = this.buildUpstreamHead(target.originForm, target.authority);
-    this.requestChunked = head.bodyKind === "chunked";
+    this.upstreamHead = this.buildUpstreamHead();
     const retry = this.policy?.retry ?? null;
     if (retry !== null && retry.isRetryableMethod(head.method)) {
       // A sized body over the limit streams without a copy; mayRetry counts it as an overflow if it fails.
       this.retryable = true;
-      if (this.hasBody && (head.bodyKind !== "length" || retry.bodyFits(head.contentLength))) this.replay = [];
+      if (this.hasBody && (head.body !== "length" || retry.bodyFits(head.contentLength))) this.replay = [];
     }
     this.startTimers(deadlineMs);
     if (delayMs > 0) {
@@ -228,7 +219,7 @@ export class Exchange implements ResponseSink {
   }
 
   private startTimers(deadlineMs: number): void {
-    const ctx = this.server.ctx;
+    const ctx = this.down.ctx;
     const t = this.policy?.timeouts;
     const routeMs = t !== undefined && t.requestMs > 0 ? t.requestMs : Number.POSITIVE_INFINITY;
     const ms = Math.min(routeMs, deadlineMs);
@@ -255,7 +246,7 @@ export class Exchange implements ResponseSink {
   }
 
   private armIdle(idleMs: number): void {
-    const clock = this.server.ctx.clock;
+    const clock = this.down.ctx.clock;
     const wait = Math.max(1, this.lastActivity + idleMs - clock.now());
     this.idleTimer = clock.setTimer(wait, () => {
       this.idleTimer = null;
@@ -275,12 +266,12 @@ export class Exchange implements ResponseSink {
 
   // ---- tries
 
-  private startTry(now = this.server.ctx.clock.now()): void {
+  private startTry(now = this.down.ctx.clock.now()): void {
     let ep = this.pickEndpoint(now);
     // A retry avoids the endpoint that just failed when the balancer offers another (Envoy's previous_hosts).
     for (let i = 0; i < 3 && ep !== undefined && this.retries > 0 && ep === this.endpoint; i++) ep = this.pickEndpoint(now);
     if (ep === undefined) return;
-    const ctx = this.server.ctx;
+    const ctx = this.down.ctx;
     this.endpoint = ep;
     this.trySeq++;
     this.tryOpen = true;
@@ -305,7 +296,7 @@ export class Exchange implements ResponseSink {
   }
 
   /** Ends the current try for the balancer and the breaker. */
-  private endTry(ok: boolean, now = this.server.ctx.clock.now()): void {
+  private endTry(ok: boolean, now = this.down.ctx.clock.now()): void {
     if (!this.tryOpen) return;
     this.tryOpen = false;
     if (this.tryTimer !== null) {
@@ -324,7 +315,7 @@ export class Exchange implements ResponseSink {
       metrics.retryLimitExceeded();
       return false;
     }
-    if ((this.hasBody && this.replay === null) || !this.backend!.budget.tryWithdraw(this.server.ctx.clock.now())) {
+    if ((this.hasBody && this.replay === null) || !this.backend!.budget.tryWithdraw(this.down.ctx.clock.now())) {
       metrics.retryOverflow();
       return false;
     }
@@ -332,7 +323,7 @@ export class Exchange implements ResponseSink {
   }
 
   private scheduleRetry(): void {
-    const ctx = this.server.ctx;
+    const ctx = this.down.ctx;
     const attempt = this.retries++;
     this.routeMetrics!.retry();
     this.holdRequest();
@@ -353,8 +344,8 @@ export class Exchange implements ResponseSink {
     this.holdRequest();
     const seq = this.trySeq;
     const current = () => !this.done && this.tryOpen && this.trySeq === seq && this.upstream === null;
-    this.server.ctx.pools.connect(ep).then(
-      (u) => (current() ? this.attach(u) : this.server.ctx.pools.returnIdle(u)),
+    this.down.ctx.pools.connect(ep).then(
+      (u) => (current() ? this.attach(u) : this.down.ctx.pools.returnIdle(u)),
       (err: unknown) => {
         if (current()) this.connectFailed(err, ep);
       },
@@ -366,80 +357,61 @@ export class Exchange implements ResponseSink {
     // A request without a body has nothing to hold: its end is already known and later bytes are pipelined.
     if (this.waitingForUpstream || !this.hasBody || this.requestEnded) return;
     this.waitingForUpstream = true;
-    this.server.parser.pause();
-    this.server.conn.pause();
+    this.down.pauseRequest(false);
   }
 
-  private attach(u: UpstreamConn): void {
+  private attach(u: UpstreamTry): void {
     this.upstream = u;
-    u.begin(this.head.method, this);
-    u.write(this.upstreamHead!);
-    if (this.replay !== null) for (const chunk of this.replay) u.write(chunk);
+    u.begin(this.upstreamHead!, this);
+    if (this.replay !== null) for (const chunk of this.replay) u.sendBody(chunk);
+    if (this.requestEnded && this.hasBody) u.sendEnd(this.requestTrailers);
     if (this.waitingForUpstream || this.bodyPaused) {
       this.waitingForUpstream = false;
       this.bodyPaused = false;
-      this.server.conn.resume();
-      this.server.parser.resume();
+      this.down.resumeRequest();
     }
   }
 
-  // ---- request side (from the client parser)
+  // ---- request side (from the client)
 
   onRequestBody(chunk: Uint8Array): void {
     if (this.done) return;
     this.requestBytes += chunk.length;
-    if (this.idleTimer !== null) this.lastActivity = this.server.ctx.clock.now();
-    if (this.replay !== null && !this.policy!.retry!.bodyFits(this.requestBytes)) {
-      this.replay = null; // too large to replay: this request streams and is never retried
+    if (this.idleTimer !== null) this.lastActivity = this.down.ctx.clock.now();
+    if (this.replay !== null) {
+      if (this.policy!.retry!.bodyFits(this.requestBytes)) this.replay.push(chunk);
+      else this.replay = null; // too large to replay: this request streams and is never retried
     }
-    let ok: boolean;
-    if (this.requestChunked) {
-      this.send(encodeChunkHeader(chunk.length));
-      this.send(chunk);
-      ok = this.send(CRLF);
-    } else ok = this.send(chunk);
     const u = this.upstream;
-    if (!ok && u !== null) {
-      const { parser, conn } = this.server;
-      // After the last byte of a sized body the parser goes on to its end (so the exchange knows the request is
-      // complete); only the socket waits for the upstream to drain.
-      const last = this.head.bodyKind === "length" && this.requestBytes >= this.head.contentLength;
-      if (!last) parser.pause();
-      conn.pause();
-      this.bodyPaused = true;
-      u.conn.onDrain(() => {
-        if (!this.bodyPaused || this.upstream !== u) return;
-        this.bodyPaused = false;
-        conn.resume();
-        parser.resume();
-      });
-    }
-  }
-
-  /** Writes request bytes to the current upstream, keeping a copy while the request may be replayed. */
-  private send(bytes: Uint8Array): boolean {
-    if (this.replay !== null) this.replay.push(bytes);
-    return this.upstream === null ? true : this.upstream.write(bytes);
+    if (u === null || u.sendBody(chunk)) return;
+    // After the last byte of a sized body the client side goes on to the request's end (so the exchange knows the
+    // request is complete); only the input waits for the upstream to drain.
+    const last = this.head.body === "length" && this.requestBytes >= this.head.contentLength;
+    this.down.pauseRequest(last);
+    this.bodyPaused = true;
+    u.onDrain(() => {
+      if (!this.bodyPaused || this.upstream !== u) return;
+      this.bodyPaused = false;
+      this.down.resumeRequest();
+    });
   }
 
   onRequestEnd(trailers: HeaderList | null): void {
     this.requestEnded = true;
-    if (this.done) {
-      // The response was finished before the request: the connection can now go on (or close).
-      return;
-    }
-    if (this.requestChunked) this.send(encodeLastChunk(forwardableTrailers(trailers)));
+    // After the response was finished the client side just goes on (or closes).
+    if (this.done) return;
+    this.requestTrailers = forwardableTrailers(trailers);
+    if (this.hasBody) this.upstream?.sendEnd(this.requestTrailers);
   }
 
-  // ---- response side (from the upstream parser)
+  // ---- response side (from the upstream)
 
-  onResponseHead(rh: ResponseHead): void {
-    const server = this.server;
-    const clientVersion = this.head.version;
-    const now = server.ctx.clock.now();
+  onResponseHead(rh: ProxyResponseHead): void {
+    const down = this.down;
+    const now = down.ctx.clock.now();
     if (this.idleTimer !== null) this.lastActivity = now;
     if (rh.status < 200 && rh.status !== 101) {
-      if (clientVersion === 11) server.write(encodeResponseHead(rh.status, rh.reason, stripHopByHop(rh.headers, false)));
+      down.informational(rh.status, rh.reason, stripHopByHop(rh.headers, false));
       return;
     }
     if (this.headTimer !== null) {
@@ -453,10 +425,9 @@ export class Exchange implements ResponseSink {
       return this.scheduleRetry();
     }
     this.status = rh.status;
-    const u = this.upstream!;
-    u.keepAliveOk = rh.keepAlive;
     if (rh.status === 101) {
-      if (this.head.upgrade === null) {
+      const h1 = down.http1;
+      if (this.head.upgrade === null || h1 === null || !(this.upstream instanceof UpstreamConn)) {
         this.endTry(false);
         this.dropUpstream();
         return this.fail(502, "bad-upgrade", "upstream switched protocols without an upgrade request");
@@ -464,58 +435,41 @@ export class Exchange implements ResponseSink {
       this.endTry(true);
       this.switching = true;
       this.responseHeadSent = true;
-      server.write(encodeResponseHead(101, rh.reason, stripHopByHop(rh.headers, true)));
+      h1.writeSwitchingProtocols(rh.reason, stripHopByHop(rh.headers, true));
       return;
     }
     let headers = stripHopByHop(rh.headers, false);
     const modify = this.policy?.responseHeaders;
     if (modify !== undefined) headers = applyHeaderModifier(headers, modify);
-    if (rh.bodyKind === "none") this.framing = "none";
-    else if (rh.bodyKind === "length") this.framing = "length";
-    else if (clientVersion === 11) {
-      this.framing = "chunked";
-      headers.push("transfer-encoding", "chunked");
-    } else {
-      this.framing = "close";
-      this.closeAfter = true;
-    }
-    if (!this.head.keepAlive || server.ctx.draining()) this.closeAfter = true;
-    if (this.head.upgrade !== null || this.head.method === "CONNECT") this.closeAfter = true;
-    if (this.closeAfter) headers.push("connection", "close");
-    else if (clientVersion === 10) headers.push("connection", "keep-alive");
+    this.responseHasBody = rh.body !== "none";
     this.responseHeadSent = true;
     this.replay = null;
-    server.write(encodeResponseHead(rh.status, rh.reason, headers, clientVersion));
+    down.sendHead(rh.status, rh.reason, headers, rh.body, this.head.upgrade !== null);
   }
 
   onResponseBody(chunk: Uint8Array): void {
-    const server = this.server;
+    const down = this.down;
     this.responseBytes += chunk.length;
-    if (this.idleTimer !== null) this.lastActivity = server.ctx.clock.now();
-    let ok: boolean;
-    if (this.framing === "chunked") {
-      server.write(encodeChunkHeader(chunk.length));
-      server.write(chunk);
-      ok = server.write(CRLF);
-    } else ok = server.write(chunk);
-    if (!ok) {
+    if (this.idleTimer !== null) this.lastActivity = down.ctx.clock.now();
+    if (!this.responseHasBody) return;
+    if (!down.sendBody(chunk)) {
       const u = this.upstream!;
       u.pauseResponse();
-      server.conn.onDrain(() => u.resumeResponse());
+      down.onDrain(() => u.resumeResponse());
     }
   }
 
   onResponseEnd(trailers: HeaderList | null): void {
     if (this.switching) return this.switchToTunnel();
-    if (this.framing === "chunked") this.server.write(encodeLastChunk(forwardableTrailers(trailers)));
+    this.down.sendEnd(forwardableTrailers(trailers));
     const u = this.upstream!;
     this.upstream = null;
-    const now = this.server.ctx.clock.now();
+    const now = this.down.ctx.clock.now();
     u.finish(this.requestEnded, now);
     this.endTry(this.status < 500, now);
     if (this.retries > 0 && this.status < 500) this.routeMetrics?.retrySuccess();
     // A response that ended before its request did leaves unread body bytes: the connection cannot go on.
-    this.complete(!this.requestEnded || this.closeAfter, now);
+    this.complete(!this.requestEnded, now);
   }
 
   onUpstreamError(err: MeshletError, responseStarted: boolean): void {
@@ -537,7 +491,7 @@ export class Exchange implements ResponseSink {
       this.finishRecord(this.status);
       this.done = true;
       this.release();
-      this.server.destroy();
+      this.down.abortResponse();
       return;
     }
     if (this.mayRetry(outcomeOfError(err.code))) return this.scheduleRetry();
@@ -577,7 +531,7 @@ export class Exchange implements ResponseSink {
       this.tryTimer();
       this.tryTimer = null;
     }
-    this.backend?.onTryCancel(this.endpoint!, this.server.ctx.clock.now());
+    this.backend?.onTryCancel(this.endpoint!, this.down.ctx.clock.now());
   }
 
   private connectFailed(err: unknown, ep: Endpoint): void {
@@ -609,7 +563,7 @@ export class Exchange implements ResponseSink {
       this.clearTimers();
       this.release();
       this.finishRecord(status);
-      this.server.destroy();
+      this.down.abortResponse();
       return;
     }
     this.respondLocally(status, extra ?? [], code, message);
@@ -619,14 +573,10 @@ export class Exchange implements ResponseSink {
   private respondLocally(status: number, headers: readonly (readonly [string, string])[], code?: string, message?: string): void {
     this.status = status;
     // Unread request body bytes would be taken for the next request: close unless the request is complete.
-    const bodyUnread = !this.requestEnded && this.hasBody;
-    const close = bodyUnread || this.waitingForUpstream || !this.head.keepAlive || this.server.ctx.draining() ||
-      this.head.upgrade !== null || this.head.method === "CONNECT";
+    const close = (!this.requestEnded && this.hasBody) || this.waitingForUpstream;
     this.responseHeadSent = true;
-    const isHead = this.head.method === "HEAD";
-    this.server.write(code === undefined
-      ? localResponse(status, headers, "", close, isHead)
-      : errorResponse(status, code, message!, close, isHead, headers));
+    if (code === undefined) this.down.respondLocal(status, headers, "", close);
+    else this.down.respondLocal(status, [[ERROR_HEADER, code], ...headers], messageBody(message!), close);
     this.complete(close);
   }
 
@@ -636,7 +586,7 @@ export class Exchange implements ResponseSink {
     this.clearTimers();
     this.release();
     this.finishRecord(this.status, now);
-    this.server.exchangeDone(closeAfter);
+    this.down.done(closeAfter);
   }
 
   /** Gives back the service's pending slot (once). */
@@ -648,8 +598,8 @@ export class Exchange implements ResponseSink {
     }
   }
 
-  private finishRecord(status: number, now = this.server.ctx.clock.now()): void {
-    const ctx = this.server.ctx;
+  private finishRecord(status: number, now = this.down.ctx.clock.now()): void {
+    const ctx = this.down.ctx;
     const latency = now - this.startedAt;
     this.http?.response(status, status >= 500 ? "failure" : "success", latency);
     const log = ctx.accessLog();
@@ -674,16 +624,20 @@ export class Exchange implements ResponseSink {
     this.headTimer = this.requestTimer = this.tryTimer = this.idleTimer = this.waitTimer = null;
   }
 
-  private buildUpstreamHead(originForm: string, absoluteAuthority: string | null): Uint8Array {
-    const { head, server } = this;
-    let headers = stripHopByHop(head.headers, head.upgrade !== null);
-    if (absoluteAuthority !== null) setHeader(headers, "host", absoluteAuthority);
+  private buildUpstreamHead(): UpstreamHead {
+    const { head, down } = this;
+    const upgrade = head.upgrade !== null;
+    let headers = stripHopByHop(head.headers, upgrade);
+    if (head.authorityInTarget || getHeader(headers, "host") === undefined) {
+      if (head.authority !== "") setHeader(headers, "host", head.authority);
+    }
     if (this.deadlineHeader !== null) removeHeader(headers, this.deadlineHeader);
-    const faults = server.ctx.headerFaults();
+    const faults = down.ctx.headerFaults();
     if (faults.enabled) {
       removeHeader(headers, faults.delayHeader ?? "x-meshlet-fault-delay");
       removeHeader(headers, faults.abortHeader ?? "x-meshlet-fault-abort");
     }
+    let target = head.target;
     const policy = this.policy;
     if (policy !== null) {
       if (policy.requestHeaders !== undefined) headers = applyHeaderModifier(headers, policy.requestHeaders);
@@ -692,22 +646,29 @@ export class Exchange implements ResponseSink {
           { scheme: "http", authority: this.authority, path: this.path, query: this.query, matchedPrefix: this.matchedPrefix },
           policy.rewrite,
         );
-        originForm = r.target;
+        target = r.target;
         if (r.host !== undefined) setHeader(headers, "host", r.host);
       }
     }
-    if (server.ctx.forwardedHeaders()) {
-      const remote = server.conn.remote.host;
+    if (down.ctx.forwardedHeaders()) {
+      const remote = down.clientAddress;
       const xff = getHeader(headers, "x-forwarded-for");
       setHeader(headers, "x-forwarded-for", xff === undefined ? remote : `${xff}, ${remote}`);
       if (getHeader(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
     }
-    if (head.bodyKind === "chunked") headers.push("transfer-encoding", "chunked");
-    return encodeRequestHead(head.method, originForm, headers);
+    return {
+      method: head.method,
+      target,
+      headers,
+      body: head.body,
+      contentLength: head.contentLength,
+      upgrade,
+      teTrailers: acceptsTrailers(head.headers),
+    };
   }
 
   private startConnectTunnel(ep: Endpoint): void {
-    const server = this.server;
+    const server = this.down.http1!;
     this.endpoint = ep;
     // The parser stays paused after a CONNECT request; hold the socket too until the tunnel exists.
     this.connectPending = true;
@@ -730,15 +691,15 @@ export class Exchange implements ResponseSink {
   }
 
   private switchToTunnel(): void {
-    const u = this.upstream!;
+    const u = this.upstream as UpstreamConn;
     this.upstream = null;
     const { conn, pending } = u.detachForTunnel();
-    const clientPending = this.server.parser.takeRemainder();
+    const clientPending = this.down.http1!.parser.takeRemainder();
     this.startTunnel(conn, clientPending, pending, u);
   }
 
   private startTunnel(up: Conn, clientPending: Uint8Array, upstreamPending: Uint8Array, u?: UpstreamConn): void {
-    const server = this.server;
+    const server = this.down.http1!;
     this.done = true;
     this.release();
     server.current = null;
@@ -824,19 +785,13 @@ function setHeader(headers: HeaderList, lowerName: string, value: string): void 
   if (!set) headers.push(lowerName, value);
 }
 
-/** The target as origin-form for the upstream, and the authority when the target carried one. */
-function splitTarget(head: RequestHead): { originForm: string; path: string; authority: string | null } | null {
-  const t = head.target;
-  if (head.method === "CONNECT") return { originForm: t, path: "", authority: t };
-  if (t.charCodeAt(0) === 0x2f /* / */ || t === "*") {
-    const q = t.indexOf("?");
-    return { originForm: t, path: q < 0 ? t : t.slice(0, q), authority: null };
-  }
-  const m = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\/([^/?#]*)([^#]*)/.exec(t);
-  if (m === null) return null;
-  const authority = m[1]!.replace(/^[^@]*@/, "");
-  if (authority === "") return null;
-  const rest = m[2] === "" ? "/" : m[2]!.startsWith("?") ? `/${m[2]}` : m[2]!;
-  const q = rest.indexOf("?");
-  return { originForm: rest, path: q < 0 ? rest : rest.slice(0, q), authority };
+/** TE names "trailers" (the only TE value HTTP/2 allows; gRPC sends it). */
+function acceptsTrailers(headers: HeaderList): boolean {
+  for (const v of getHeaderAll(headers, "te")) if (/(^|,)\s*trailers\s*(;|,|$)/i.test(v)) return true;
+  return false;
 }
+
+const INVALID_REQUEST: ProxyRequest = {
+  method: "GET", target: "/", path: "/", query: "", authority: "", authorityInTarget: false, headers: [], body: "none",
+  contentLength: 0, upgrade: null, protocol: "HTTP/1.1",
+};

@@ -10,6 +10,8 @@ import type { HttpContext } from "./context.ts";
 import { errorResponse } from "./error-response.ts";
 import { CoalescingConn } from "./coalescing-conn.ts";
 import { Exchange } from "./exchange.ts";
+import { encodeResponseHead } from "../http1/serialize.ts";
+import { Http1Downstream, http1Request } from "./http1-downstream.ts";
 
 /** Bytes of pipelined requests held while an exchange runs; past this the client is paused. */
 const PIPELINE_BUFFER_LIMIT = 64 * 1024;
@@ -107,6 +109,11 @@ export class Http1ServerConn {
     return this.conn.write(bytes);
   }
 
+  /** A 101 response: the connection becomes a tunnel once the upstream's response head ends. */
+  writeSwitchingProtocols(reason: string, headers: HeaderList): void {
+    this.write(encodeResponseHead(101, reason, headers));
+  }
+
   /** Called by the exchange when its response has been written completely. */
   exchangeDone(closeAfter: boolean): void {
     this.current = null;
@@ -165,7 +172,10 @@ export class Http1ServerConn {
   private onRequestHead(head: RequestHead): void {
     this.waitingMs = -1;
     this.partialHeadMs = -1;
-    const ex = new Exchange(this, head);
+    const req = http1Request(head);
+    const ex = "method" in req
+      ? new Exchange(new Http1Downstream(this, head), req)
+      : new Exchange(new Http1Downstream(this, head), null, req);
     this.current = ex;
     ex.start();
   }

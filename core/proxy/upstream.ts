@@ -3,20 +3,15 @@
 
 import { MeshletError } from "../errors.ts";
 import { ResponseParser } from "../http1/parser.ts";
-import type { HeaderList, ResponseHead } from "../http1/types.ts";
+import { CRLF, encodeChunkHeader, encodeLastChunk, encodeRequestHead } from "../http1/serialize.ts";
+import type { HeaderList } from "../http1/types.ts";
 import type { Conn } from "../ports.ts";
 import type { TcpMetrics } from "../telemetry/types.ts";
 import { CoalescingConn } from "./coalescing-conn.ts";
+import type { ResponseSink, UpstreamHead, UpstreamTry } from "./message.ts";
 import type { Endpoint } from "./routes.ts";
 
-/** The exchange currently using an upstream connection. */
-export interface ResponseSink {
-  onResponseHead(head: ResponseHead): void;
-  onResponseBody(chunk: Uint8Array): void;
-  onResponseEnd(trailers: HeaderList | null): void;
-  /** The connection failed before the response ended. `responseStarted` tells whether any response byte arrived. */
-  onUpstreamError(err: MeshletError, responseStarted: boolean): void;
-}
+export type { ResponseSink };
 
 export interface UpstreamOwner {
   /** Called when a connection is done with an exchange and may be reused. */
@@ -25,7 +20,7 @@ export interface UpstreamOwner {
   forget(u: UpstreamConn): void;
 }
 
-export class UpstreamConn {
+export class UpstreamConn implements UpstreamTry {
   /** How many exchanges this connection has carried (0 while serving the first). */
   uses = 0;
   /** Monotonic time it became idle. */
@@ -50,7 +45,11 @@ export class UpstreamConn {
     this.parser = new ResponseParser({
       onHead: (head) => {
         this.responseStarted = true;
-        this.sink?.onResponseHead(head);
+        if (head.status >= 200) this.keepAliveOk = head.keepAlive;
+        const body = head.bodyKind === "none" ? "none" : head.bodyKind === "length" ? "length" : "stream";
+        this.sink?.onResponseHead({
+          status: head.status, reason: head.reason, headers: head.headers, body, contentLength: head.contentLength,
+        });
       },
       onBody: (chunk) => this.sink?.onResponseBody(chunk),
       onEnd: (trailers) => {
@@ -104,21 +103,41 @@ export class UpstreamConn {
     });
   }
 
-  /** Set by the exchange from the response head: the upstream allows another request on this connection. */
+  /** From the response head: the upstream allows another request on this connection. */
   keepAliveOk = true;
+  /** The request body goes chunked (its length is not known). */
+  private chunked = false;
 
   get isClosed(): boolean {
     return this.closed;
   }
 
-  /** Attaches an exchange; the next response answers a request with this method. */
-  begin(method: string, sink: ResponseSink): void {
+  /** Attaches an exchange and sends its request head. */
+  begin(head: UpstreamHead, sink: ResponseSink): void {
     this.sink = sink;
     this.responseStarted = false;
     this.responseDone = false;
     this.keepAliveOk = true;
-    this.parser.expect(method);
+    this.parser.expect(head.method);
     this.parser.resume();
+    this.chunked = head.body === "stream";
+    const headers = this.chunked ? [...head.headers, "transfer-encoding", "chunked"] : head.headers;
+    this.write(encodeRequestHead(head.method, head.target, headers));
+  }
+
+  sendBody(chunk: Uint8Array): boolean {
+    if (!this.chunked) return this.write(chunk);
+    this.write(encodeChunkHeader(chunk.length));
+    this.write(chunk);
+    return this.write(CRLF);
+  }
+
+  sendEnd(trailers: HeaderList | null): void {
+    if (this.chunked) this.write(encodeLastChunk(trailers));
+  }
+
+  onDrain(fn: () => void): void {
+    this.conn.onDrain(fn);
   }
 
   write(chunk: Uint8Array): boolean {
