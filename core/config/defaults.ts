@@ -7,7 +7,7 @@ const IDEMPOTENT_METHODS = ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"] 
 export const DEFAULTS = {
   admin: { host: "127.0.0.1", port: 4191 },
   outbound: { host: "127.0.0.1", port: 4140, protocol: "detect" },
-  inbound: { host: "0.0.0.0", port: 4143, protocol: "detect" },
+  inbound: { host: "0.0.0.0", port: 4143, protocol: "detect", appProtocol: "auto" },
   listen: { host: "127.0.0.1", protocol: "detect" },
   pool: { maxIdlePerEndpoint: 64, idleTimeout: "3s", connectTimeout: "1s" },
   detect: { timeout: "10s", maxBytes: 1024 },
@@ -19,6 +19,21 @@ export const DEFAULTS = {
   service: {
     balancer: "peak-ewma",
     maxPending: 100_000,
+    /** The protocol spoken to endpoints: "auto" is the client's (HTTP/2 stays HTTP/2), like Linkerd. */
+    protocol: "auto",
+  },
+  /**
+   * HTTP/2 connections, both sides. RFC 9113's defaults except the windows (the issue's 64 KiB per stream, 1 MiB per
+   * connection, as Linkerd and Envoy raise them) and 100 concurrent streams (nginx, Go and Envoy's common value).
+   */
+  http2: {
+    maxConcurrentStreams: 100,
+    initialWindowSize: 65536,
+    connectionWindowSize: 1048576,
+    maxFrameSize: 16384,
+    maxHeaderListSize: 65536,
+    keepAliveInterval: 0,
+    keepAliveTimeout: "20s",
   },
   /** balancer {kind: peak-ewma}: Linkerd's constants. */
   peakEwma: { defaultRtt: "30ms", decay: "10s" },
@@ -35,6 +50,7 @@ export const DEFAULTS = {
       conditions: ["gateway-error", "connect-failure", "reset"],
       codes: [],
       methods: IDEMPOTENT_METHODS,
+      grpcCodes: ["unavailable"],
       backoff: { base: "25ms", max: "250ms" },
       bufferLimit: 65536,
     },

@@ -26,22 +26,27 @@ export function regexError(src: string): string {
   }
 }
 
+/** Checks routes[] and grpcRoutes[] (route names are unique across both: they label the same metrics). */
 export function routeChecks(root: Obj, serviceNames: ReadonlySet<string>): CrossIssue[] {
+  const nameAt = new Map<string, string>();
+  return [...checkRoutes(root, serviceNames, "routes", nameAt), ...checkRoutes(root, serviceNames, "grpcRoutes", nameAt)];
+}
+
+function checkRoutes(root: Obj, serviceNames: ReadonlySet<string>, key: "routes" | "grpcRoutes", nameAt: Map<string, string>): CrossIssue[] {
   const issues: CrossIssue[] = [];
-  const routes = arr(root.routes);
+  const routes = arr(root[key]);
   const known = [...serviceNames];
   const notAService = (name: string) =>
     `expected the name of a configured service (${known.length ? known.map((n) => `"${n}"`).join(", ") : "none configured"}), received "${name}"`;
 
-  const nameAt = new Map<string, number>();
   routes.forEach((route, i) => {
     if (!isObj(route)) return;
-    const at = (...keys: PathKey[]): PathKey[] => ["routes", i, ...keys];
+    const at = (...keys: PathKey[]): PathKey[] => [key, i, ...keys];
     const name = str(route.name);
     if (name !== undefined) {
       const first = nameAt.get(name);
-      if (first === undefined) nameAt.set(name, i);
-      else issues.push({ path: at("name"), message: `duplicate route name "${name}" (also routes[${first}])` });
+      if (first === undefined) nameAt.set(name, `${key}[${i}]`);
+      else issues.push({ path: at("name"), message: `duplicate route name "${name}" (also ${first})` });
     }
 
     const parents = arr(route.parentRefs);
@@ -75,6 +80,12 @@ export function routeChecks(root: Obj, serviceNames: ReadonlySet<string>): Cross
           if (err) issues.push({ path, message: `expected a regular expression, received ${JSON.stringify(holder.value)} (${err})` });
         };
         checkRegex(m.path, ruleAt("matches", j, "path", "value"));
+        const gm = m.method;
+        if (isObj(gm) && gm.type === "RegularExpression") {
+          for (const field of ["service", "method"] as const) {
+            if (typeof gm[field] === "string") checkRegex({ type: "RegularExpression", value: gm[field] }, ruleAt("matches", j, "method", field));
+          }
+        }
         arr(m.headers).forEach((h, k) => checkRegex(h, ruleAt("matches", j, "headers", k, "value")));
         arr(m.queryParams).forEach((q, k) => checkRegex(q, ruleAt("matches", j, "queryParams", k, "value")));
       });

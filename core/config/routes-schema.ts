@@ -4,6 +4,7 @@
 
 import * as v from "valibot";
 import type { HttpPathMatch, HttpPathModifier, HttpRouteFilter, HttpRouteMatch } from "../routing/types.ts";
+import { grpcStatusFromName } from "../grpc/status.ts";
 import { DEFAULTS } from "./defaults.ts";
 import {
   duration,
@@ -21,6 +22,7 @@ import {
 } from "./kit.ts";
 import type { FaultConfig, RateLimitConfig, RetryConfig, RouteConfig, RouteTimeoutsConfig } from "./types.ts";
 import {
+  type ValueResult,
   describe,
   parseHeaderName,
   parseHeaderValue,
@@ -75,7 +77,7 @@ const PathMatch = tagged<HttpPathMatch>(
   { defaultTag: "PathPrefix" },
 );
 
-const HeaderMatch = strict({ type: v.optional(MatchType), name: HeaderName, value: Str("a header value") }, "a header match");
+export const HeaderMatch = strict({ type: v.optional(MatchType), name: HeaderName, value: Str("a header value") }, "a header match");
 const QueryMatch = strict(
   { type: v.optional(MatchType), name: NonEmptyStr("a query parameter name"), value: Str("a query parameter value") },
   "a query parameter match",
@@ -174,7 +176,7 @@ const Rewrite = strict({ hostname: v.optional(PreciseHostname), path: v.optional
 
 export const FILTER_TYPES = ["RequestHeaderModifier", "ResponseHeaderModifier", "RequestRedirect", "URLRewrite"] as const;
 
-const Filter = tagged<HttpRouteFilter>(
+export const Filter = tagged<HttpRouteFilter>(
   "type",
   {
     RequestHeaderModifier: strict(
@@ -194,12 +196,12 @@ const Filter = tagged<HttpRouteFilter>(
 
 // ---- backends and per-rule policy ----------------------------------------------------------------------
 
-const BackendRef = strict(
+export const BackendRef = strict(
   { name: ServiceName, weight: v.optional(int(0, 1_000_000, "a weight"), DEFAULTS.rule.backendWeight) },
   "a backend reference",
 );
 
-const Timeouts: v.GenericSchema<unknown, RouteTimeoutsConfig> = v.pipe(
+export const Timeouts: v.GenericSchema<unknown, RouteTimeoutsConfig> = v.pipe(
   strict(
     {
       request: v.optional(duration(0), DEFAULTS.rule.timeouts.request),
@@ -223,6 +225,14 @@ const Timeouts: v.GenericSchema<unknown, RouteTimeoutsConfig> = v.pipe(
 );
 
 const RETRY_CONDITIONS = ["5xx", "gateway-error", "connect-failure", "reset"] as const;
+
+/** A gRPC status: its number 0..16 or its name ("unavailable", "RESOURCE_EXHAUSTED", "deadline-exceeded"). */
+const GrpcCode = fromParser((input): ValueResult<number> => {
+  const code = typeof input === "number" ? (Number.isInteger(input) && input >= 0 && input <= 16 ? input : undefined)
+    : typeof input === "string" ? grpcStatusFromName(input) : undefined;
+  return code !== undefined ? { ok: true, value: code }
+    : { ok: false, message: `expected a gRPC status code (0..16 or a name like "unavailable"), received ${describe(input)}` };
+});
 const D = DEFAULTS.rule.retry;
 
 const Backoff = v.pipe(
@@ -239,13 +249,14 @@ const Backoff = v.pipe(
   v.transform((b) => ({ baseMs: b.base, maxMs: b.max })),
 );
 
-const Retry: v.GenericSchema<unknown, RetryConfig> = v.pipe(
+export const Retry: v.GenericSchema<unknown, RetryConfig> = v.pipe(
   strict(
     {
       attempts: v.optional(int(0, 10, "a retry count"), D.attempts),
       conditions: v.optional(list(picklist(RETRY_CONDITIONS), "retry conditions"), () => [...D.conditions]),
       codes: v.optional(list(int(100, 599, "an HTTP status"), "HTTP statuses"), () => [...D.codes]),
       methods: v.optional(list(Method, "HTTP methods"), () => [...D.methods]),
+      grpcCodes: v.optional(list(GrpcCode, "gRPC status codes"), () => D.grpcCodes.map((n) => grpcStatusFromName(n)!)),
       backoff: v.optional(Backoff, {}),
       bufferLimit: v.optional(int(0, 16 * 1024 * 1024, "a byte count"), D.bufferLimit),
     },
@@ -257,6 +268,7 @@ const Retry: v.GenericSchema<unknown, RetryConfig> = v.pipe(
       conditions: r.conditions,
       codes: r.codes,
       methods: r.methods,
+      grpcCodes: r.grpcCodes,
       backoff: r.backoff,
       bufferLimitBytes: r.bufferLimit,
     }),
@@ -265,7 +277,7 @@ const Retry: v.GenericSchema<unknown, RetryConfig> = v.pipe(
 
 const Percentage = v.optional(num(0, 100, "a percentage"), DEFAULTS.rule.faultPercentage);
 
-const Fault: v.GenericSchema<unknown, FaultConfig> = v.pipe(
+export const Fault: v.GenericSchema<unknown, FaultConfig> = v.pipe(
   strict(
     {
       delay: v.optional(strict({ duration: duration(0), percentage: Percentage }, "a delay")),
@@ -282,7 +294,7 @@ const Fault: v.GenericSchema<unknown, FaultConfig> = v.pipe(
   }),
 );
 
-const RateLimit: v.GenericSchema<unknown, RateLimitConfig> = v.pipe(
+export const RateLimit: v.GenericSchema<unknown, RateLimitConfig> = v.pipe(
   strict(
     {
       requestsPerSecond: num(0, 1_000_000_000, "a rate", true),
@@ -317,7 +329,7 @@ const Rule = strict(
   "a rule",
 );
 
-const ParentRef = strict({ name: ServiceName }, "a parent reference");
+export const ParentRef = strict({ name: ServiceName }, "a parent reference");
 
 export const Route = strict(
   {

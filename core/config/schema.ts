@@ -7,7 +7,7 @@ import * as v from "valibot";
 import type { Addr } from "../ports.ts";
 import { crossChecks, type PathKey } from "./checks.ts";
 import { DEFAULTS } from "./defaults.ts";
-import { Bool, duration, fromParser, int, isObj, list, never, strict } from "./kit.ts";
+import { Bool, duration, fromParser, int, isObj, list, never, picklist, strict } from "./kit.ts";
 import {
   Balancer,
   ClientTimeouts,
@@ -18,7 +18,8 @@ import {
   TimeoutHeader,
 } from "./policy-schema.ts";
 import { objectName, Route, toRouteConfig } from "./routes-schema.ts";
-import type { EndpointConfig, ListenerProtocol, MeshletConfig, ServiceConfig } from "./types.ts";
+import { GrpcRoute, grpcToRouteConfig } from "./grpc-routes-schema.ts";
+import type { EndpointConfig, ListenerProtocol, MeshletConfig, ServiceConfig, UpstreamProtocol } from "./types.ts";
 import { addressExpected, describe, parseAddressString, parseHost, parseHostname, parsePort } from "./values.ts";
 
 export { DEFAULTS };
@@ -35,6 +36,7 @@ const Protocol = v.picklist(
 ) as v.GenericSchema<unknown, ListenerProtocol>;
 
 const ServiceName = objectName("a service name");
+const UPSTREAM_PROTOCOLS: readonly UpstreamProtocol[] = ["auto", "http1", "h2c"];
 
 /** An endpoint address: "host:port", "[v6]:port" or {host, port, weight?}; port 1..65535, weight 1..10000. */
 const EndpointObject = strict(
@@ -81,6 +83,7 @@ const Inbound = strict(
     port: v.optional(ListenPort, DEFAULTS.inbound.port),
     app: App,
     protocol: v.optional(Protocol, DEFAULTS.inbound.protocol),
+    appProtocol: v.optional(picklist(UPSTREAM_PROTOCOLS), DEFAULTS.inbound.appProtocol),
   },
   "the inbound listener",
 );
@@ -104,8 +107,23 @@ const Service = strict(
     failureAccrual: v.optional(FailureAccrual, true),
     retryBudget: v.optional(RetryBudget, {}),
     maxPending: v.optional(MaxPending, DEFAULTS.service.maxPending),
+    protocol: v.optional(picklist(UPSTREAM_PROTOCOLS), DEFAULTS.service.protocol),
   },
   "a service",
+);
+
+const MAX_WINDOW = 2 ** 31 - 1;
+const Http2 = strict(
+  {
+    maxConcurrentStreams: v.optional(int(1, MAX_WINDOW, "a stream count"), DEFAULTS.http2.maxConcurrentStreams),
+    initialWindowSize: v.optional(int(1, MAX_WINDOW, "a window size in bytes"), DEFAULTS.http2.initialWindowSize),
+    connectionWindowSize: v.optional(int(65535, MAX_WINDOW, "a window size in bytes"), DEFAULTS.http2.connectionWindowSize),
+    maxFrameSize: v.optional(int(16384, 16777215, "a frame size in bytes"), DEFAULTS.http2.maxFrameSize),
+    maxHeaderListSize: v.optional(int(1024, 16777216, "a byte count"), DEFAULTS.http2.maxHeaderListSize),
+    keepAliveInterval: v.optional(duration(0), DEFAULTS.http2.keepAliveInterval),
+    keepAliveTimeout: v.optional(duration(1), DEFAULTS.http2.keepAliveTimeout),
+  },
+  "the HTTP/2 settings",
 );
 
 const Pool = strict(
@@ -140,12 +158,14 @@ const File = strict(
     inbound: v.optional(Inbound),
     services: v.optional(list(Service, "services"), []),
     pool: v.optional(Pool, {}),
+    http2: v.optional(Http2, {}),
     detect: v.optional(Detect, {}),
     responseTimeout: v.optional(duration(0), DEFAULTS.responseTimeout),
     shutdownGrace: v.optional(duration(0), DEFAULTS.shutdownGrace),
     accessLog: v.optional(AccessLog, DEFAULTS.accessLog),
     forwardedHeaders: v.optional(Bool, DEFAULTS.forwardedHeaders),
     routes: v.optional(list(Route, "routes"), []),
+    grpcRoutes: v.optional(list(GrpcRoute, "gRPC routes"), []),
     timeoutHeader: v.optional(TimeoutHeader, {}),
     clientTimeouts: v.optional(ClientTimeouts, {}),
     clientHalfClose: v.optional(Bool, DEFAULTS.clientHalfClose),
@@ -172,6 +192,7 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
         failureAccrual: s.failureAccrual,
         retryBudget: s.retryBudget,
         maxPending: s.maxPending,
+        protocol: s.protocol,
       };
       if (s.listen) svc.listen = { host: s.listen.host, port: s.listen.port, protocol: s.listen.protocol };
       return svc;
@@ -180,6 +201,15 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
       admin: { host: f.admin.host, port: f.admin.port },
       outbound: { host: f.outbound.host, port: f.outbound.port, protocol: f.outbound.protocol },
       services,
+      http2: {
+        maxConcurrentStreams: f.http2.maxConcurrentStreams,
+        initialWindowSize: f.http2.initialWindowSize,
+        connectionWindowSize: f.http2.connectionWindowSize,
+        maxFrameSize: f.http2.maxFrameSize,
+        maxHeaderListSize: f.http2.maxHeaderListSize,
+        keepAliveIntervalMs: f.http2.keepAliveInterval,
+        keepAliveTimeoutMs: f.http2.keepAliveTimeout,
+      },
       pool: {
         maxIdlePerEndpoint: f.pool.maxIdlePerEndpoint,
         idleTimeoutMs: f.pool.idleTimeout,
@@ -190,7 +220,7 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
       shutdownGraceMs: f.shutdownGrace,
       accessLog: { enabled: f.accessLog.enabled },
       forwardedHeaders: f.forwardedHeaders,
-      routes: f.routes.map(toRouteConfig),
+      routes: [...f.routes.map(toRouteConfig), ...f.grpcRoutes.map((r, i) => grpcToRouteConfig(r, f.routes.length + i))],
       timeoutHeader: f.timeoutHeader,
       clientTimeouts: f.clientTimeouts,
       clientHalfClose: f.clientHalfClose,
@@ -198,7 +228,10 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
     };
     if (f.outbound.opaqueService !== undefined) config.outbound.opaqueService = f.outbound.opaqueService;
     if (f.inbound) {
-      config.inbound = { host: f.inbound.host, port: f.inbound.port, app: f.inbound.app, protocol: f.inbound.protocol };
+      config.inbound = {
+        host: f.inbound.host, port: f.inbound.port, app: f.inbound.app, protocol: f.inbound.protocol,
+        appProtocol: f.inbound.appProtocol,
+      };
     }
     return config;
   }),

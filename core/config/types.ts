@@ -38,8 +38,23 @@ export interface RetryBudgetConfig {
   ttlMs: number;
 }
 
+/** The protocol spoken to a service's endpoints (or the inbound app): "auto" is the client's own. */
+export type UpstreamProtocol = "auto" | "http1" | "h2c";
+
+export interface Http2Config {
+  maxConcurrentStreams: number;
+  initialWindowSize: number;
+  connectionWindowSize: number;
+  maxFrameSize: number;
+  maxHeaderListSize: number;
+  /** 0: no keepalive PINGs. */
+  keepAliveIntervalMs: number;
+  keepAliveTimeoutMs: number;
+}
+
 export interface ServiceConfig {
   name: string;
+  protocol: UpstreamProtocol;
   /** Authorities (Host header values, without port or with it) that route to this service; lower-case. */
   hostnames: string[];
   endpoints: EndpointConfig[];
@@ -72,8 +87,10 @@ export interface RetryConfig {
   conditions: RetryCondition[];
   /** Further statuses retried (e.g. 429). */
   codes: number[];
-  /** Upper-case methods that may be retried (default: the idempotent ones). */
+  /** Upper-case methods that may be retried (default: the idempotent ones). gRPC requests ignore it. */
   methods: string[];
+  /** gRPC status codes retried when a gRPC response carries no message (trailers-only); default UNAVAILABLE. */
+  grpcCodes: number[];
   backoff: { baseMs: number; maxMs: number };
   /** Request bodies up to this size are buffered so they can be replayed; larger ones are never retried. */
   bufferLimitBytes: number;
@@ -135,9 +152,11 @@ export interface MeshletConfig {
     port: number;
     app: Addr;
     protocol: ListenerProtocol;
+    appProtocol: UpstreamProtocol;
   };
   services: ServiceConfig[];
   pool: PoolConfig;
+  http2: Http2Config;
   /** Protocol detection: bytes read at most and the time to wait for them. */
   detect: { timeoutMs: number; maxBytes: number };
   /** A request whose response head has not arrived after this long gets 504; 0 disables. */

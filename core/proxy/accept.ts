@@ -1,6 +1,6 @@
 // What happens to each accepted connection: protocol detection (unless the port is opaque), then the HTTP/1
-// engine, or an opaque byte tunnel to the listener's TCP target. HTTP/2 and TLS are recognised and refused
-// until their engines exist.
+// engine, the HTTP/2 engine (h2c with prior knowledge), or an opaque byte tunnel to the listener's TCP target.
+// TLS is recognised and refused until its engine exists.
 
 import { concatBytes } from "../bytes.ts";
 import { Detector, type Detected } from "../detect/detect.ts";
@@ -10,6 +10,7 @@ import type { Conn } from "../ports.ts";
 import type { TcpMetrics } from "../telemetry/types.ts";
 import type { HttpContext } from "./context.ts";
 import { Http1ServerConn } from "./http1-server.ts";
+import { Http2ServerConn } from "./http2-server.ts";
 import type { Endpoint } from "./routes.ts";
 import { tunnel } from "./tunnel.ts";
 
@@ -23,18 +24,6 @@ export interface ListenerBehaviour {
   log(level: "info" | "warn", msg: string, fields?: Record<string, unknown>): void;
 }
 
-/** GOAWAY on stream 0 with HTTP_1_1_REQUIRED and a debug message. */
-function h2Refusal(): Uint8Array {
-  const debug = new TextEncoder().encode("meshlet: HTTP/2 is not supported yet");
-  const frame = new Uint8Array(9 + 8 + debug.length);
-  const len = 8 + debug.length;
-  frame[0] = (len >> 16) & 0xff; frame[1] = (len >> 8) & 0xff; frame[2] = len & 0xff;
-  frame[3] = 0x7; // GOAWAY
-  frame.set([0, 0, 0, 0, 0, 0, 0, 0x0d], 13); // last-stream-id 0, error HTTP_1_1_REQUIRED
-  frame.set(debug, 17);
-  return frame;
-}
-const H2_REFUSAL = h2Refusal();
 /** A fatal TLS alert: handshake_failure. */
 const TLS_REFUSAL = new Uint8Array([0x15, 0x03, 0x03, 0x00, 0x02, 0x02, 0x28]);
 
@@ -55,7 +44,7 @@ export function acceptConnection(conn: Conn, l: ListenerBehaviour): void {
   const decide = (kind: Detected) => {
     if (decided) return;
     decided = true;
-    handedOff = kind === "http1" || kind === "opaque";
+    handedOff = kind === "http1" || kind === "h2" || kind === "opaque";
     cancelTimer();
     try {
       handOver(kind);
@@ -73,10 +62,9 @@ export function acceptConnection(conn: Conn, l: ListenerBehaviour): void {
         new Http1ServerConn(conn, l.http, metrics, bytes, ended);
         return;
       case "h2":
-        l.log("warn", "refused an HTTP/2 connection: HTTP/2 is not supported yet", { remote: conn.remote.host });
-        metrics.written(H2_REFUSAL.length);
-        conn.write(H2_REFUSAL);
-        conn.close();
+        conn.pause();
+        new Http2ServerConn(conn, l.http, metrics, bytes);
+        conn.resume();
         return;
       case "tls":
         l.log("warn", "refused a TLS connection: TLS termination is not supported yet", { remote: conn.remote.host });

@@ -1,9 +1,11 @@
 // What an HTTP/1 server connection needs from the proxy around it.
 
+import type { UpstreamProtocol } from "../config/types.ts";
 import type { HeaderFaultOptions } from "../fault/fault.ts";
 import type { Clock, Net } from "../ports.ts";
 import type { MatchRequest } from "../routing/match.ts";
 import type { AccessLogRecord, Direction, ProxyMetrics } from "../telemetry/types.ts";
+import type { H2Settings } from "./h2-pool.ts";
 import type { Pools } from "./pool.ts";
 import type { Backend } from "./backend.ts";
 import type { Endpoint, RouteHit } from "./routes.ts";
@@ -32,6 +34,10 @@ export interface HttpContext {
   /** Append x-forwarded-for / x-forwarded-proto (inbound). */
   forwardedHeaders(): boolean;
   connectTimeoutMs(): number;
+  /** Settings of HTTP/2 connections, client and upstream side. */
+  http2(): H2Settings;
+  /** The protocol spoken to a fixed endpoint (the inbound app). */
+  appProtocol(): UpstreamProtocol;
   /** null when the access log is off. */
   accessLog(): ((rec: AccessLogRecord) => void) | null;
   /** Client connection timeouts (ms, 0 = off): a partial request head, and waiting for the next request. */

@@ -14,6 +14,9 @@ import { outcomeOfError, type TryOutcome } from "../resilience/retry-policy.ts";
 import { applyHeaderModifier, redirectResponse, rewriteRequest } from "../routing/filters.ts";
 import type { HttpMetrics, RouteMetrics } from "../telemetry/types.ts";
 import { FAIL_FAST, NO_ENDPOINTS, type Backend } from "./backend.ts";
+import { GrpcStatus, grpcStatusForHttp, isGrpcContentType } from "../grpc/status.ts";
+import { encodeGrpcMessage } from "../grpc/message.ts";
+import { formatGrpcTimeout, parseGrpcTimeout } from "../grpc/timeout.ts";
 import { ERROR_HEADER, messageBody } from "./error-response.ts";
 import type { Downstream, ProxyRequest, ProxyResponseHead, ResponseSink, UpstreamHead, UpstreamTry } from "./message.ts";
 import type { RulePolicy } from "./policy.ts";
@@ -48,6 +51,16 @@ export class Exchange implements ResponseSink {
   /** The response is passed on as it is (no body for HEAD, 204, 304). */
   private responseHasBody = true;
   private switching = false;
+  /** Tries go over HTTP/2 (h2c) rather than HTTP/1.1. */
+  private h2Upstream = false;
+  /** The current try goes over HTTP/2 (h2Upstream, unless the endpoint is known to speak only HTTP/1). */
+  private tryH2 = false;
+  /** A gRPC request (content-type application/grpc*): gRPC-shaped errors, grpc-status classification. */
+  private grpc = false;
+  /** The grpc-status of the response (-1: none seen). */
+  private grpcStatus = -1;
+  /** Monotonic time the whole exchange must be done by (route timeout, deadline headers); Infinity for none. */
+  private deadlineAt = Number.POSITIVE_INFINITY;
   private done = false;
   private status = 0;
   private requestBytes = 0;
@@ -105,6 +118,8 @@ export class Exchange implements ResponseSink {
   start(): void {
     const { head, down } = this;
     const ctx = down.ctx;
+    // Known before any answer, so even a 400 or a 404 is a gRPC-shaped error for a gRPC client.
+    this.grpc = isGrpcContentType(getHeader(head.headers, "content-type"));
     if (this.invalid !== undefined) return this.fail(400, this.invalid.code, this.invalid.message);
     this.path = head.path;
     this.query = head.query;
@@ -116,13 +131,19 @@ export class Exchange implements ResponseSink {
     if (res.kind === "error") return this.fail(res.status, res.code, res.message);
 
     let deadlineMs = Number.POSITIVE_INFINITY;
+    if (this.grpc) {
+      // The client's own deadline: honoured whatever the source (it can only shorten the wait), passed on shortened.
+      const t = getHeader(head.headers, "grpc-timeout");
+      const ms = t === undefined ? undefined : parseGrpcTimeout(t);
+      if (ms !== undefined) deadlineMs = ms;
+    }
     const deadlineName = ctx.timeoutHeader();
     if (deadlineName !== null) {
       const values = getHeaderAll(head.headers, deadlineName);
       if (values.length > 0) {
         const ms = values.length === 1 ? parseDeadline(values[0]!) : undefined;
         if (ms === undefined) return this.fail(400, "bad-timeout-header", `${deadlineName} must be one duration like "250ms" or "2s"`);
-        deadlineMs = ms;
+        deadlineMs = Math.min(deadlineMs, ms);
         this.deadlineHeader = deadlineName;
       }
     }
@@ -177,8 +198,11 @@ export class Exchange implements ResponseSink {
     }
 
     this.upstreamHead = this.buildUpstreamHead();
+    const protocol = this.backend !== null ? this.backend.config.protocol : ctx.appProtocol();
+    this.h2Upstream = head.upgrade === null && (protocol === "h2c" || (protocol === "auto" && head.protocol === "HTTP/2"));
     const retry = this.policy?.retry ?? null;
-    if (retry !== null && retry.isRetryableMethod(head.method)) {
+    // gRPC calls are all POSTs: their retries follow the gRPC codes (and connect failures), as in Envoy and Linkerd.
+    if (retry !== null && (this.grpc || retry.isRetryableMethod(head.method))) {
       // A sized body over the limit streams without a copy; mayRetry counts it as an overflow if it fails.
       this.retryable = true;
       if (this.hasBody && (head.body !== "length" || retry.bodyFits(head.contentLength))) this.replay = [];
@@ -224,6 +248,7 @@ export class Exchange implements ResponseSink {
     const routeMs = t !== undefined && t.requestMs > 0 ? t.requestMs : Number.POSITIVE_INFINITY;
     const ms = Math.min(routeMs, deadlineMs);
     if (ms !== Number.POSITIVE_INFINITY) {
+      this.deadlineAt = this.startedAt + ms;
       const kind = deadlineMs < routeMs ? "header" : "request";
       this.requestTimer = ctx.clock.setTimer(ms, () => {
         this.requestTimer = null;
@@ -290,7 +315,8 @@ export class Exchange implements ResponseSink {
         this.fail(504, "backend-request-timeout", `${ep.key} did not complete the response within ${perTry} ms`);
       });
     }
-    const idle = ctx.pools.takeIdle(ep, now);
+    this.tryH2 = this.h2Upstream && !ctx.pools.h2.isHttp1(ep.key, now);
+    const idle = this.tryH2 ? ctx.pools.h2.take(ep) : ctx.pools.takeIdle(ep, now);
     if (idle !== undefined) this.attach(idle);
     else this.connectThenAttach(ep);
   }
@@ -344,8 +370,9 @@ export class Exchange implements ResponseSink {
     this.holdRequest();
     const seq = this.trySeq;
     const current = () => !this.done && this.tryOpen && this.trySeq === seq && this.upstream === null;
-    this.down.ctx.pools.connect(ep).then(
-      (u) => (current() ? this.attach(u) : this.down.ctx.pools.returnIdle(u)),
+    const pools = this.down.ctx.pools;
+    (this.tryH2 ? pools.h2.connect(ep) : pools.connect(ep)).then(
+      (u) => (current() ? this.attach(u) : u instanceof UpstreamConn ? pools.returnIdle(u) : u.destroy()),
       (err: unknown) => {
         if (current()) this.connectFailed(err, ep);
       },
@@ -362,6 +389,9 @@ export class Exchange implements ResponseSink {
 
   private attach(u: UpstreamTry): void {
     this.upstream = u;
+    if (this.grpc && this.deadlineAt !== Number.POSITIVE_INFINITY) {
+      setHeader(this.upstreamHead!.headers, "grpc-timeout", formatGrpcTimeout(this.deadlineAt - this.down.ctx.clock.now()));
+    }
     u.begin(this.upstreamHead!, this);
     if (this.replay !== null) for (const chunk of this.replay) u.sendBody(chunk);
     if (this.requestEnded && this.hasBody) u.sendEnd(this.requestTrailers);
@@ -419,7 +449,12 @@ export class Exchange implements ResponseSink {
       this.headTimer = null;
     }
     this.tryRttMs = now - this.tryStartedAt;
-    if (rh.status !== 101 && this.mayRetry({ kind: "response", status: rh.status })) {
+    if (this.grpc) this.grpcStatus = grpcStatusOf(rh.headers);
+    // A gRPC failure answered in the head alone (trailers-only) sent no message yet: it may be retried.
+    const outcome: TryOutcome = this.grpc && rh.status === 200 && rh.body === "none" && this.grpcStatus > 0
+      ? { kind: "grpc", code: this.grpcStatus }
+      : { kind: "response", status: rh.status };
+    if (rh.status !== 101 && this.mayRetry(outcome)) {
       this.endTry(rh.status < 500, now);
       this.dropUpstream();
       return this.scheduleRetry();
@@ -460,6 +495,7 @@ export class Exchange implements ResponseSink {
   }
 
   onResponseEnd(trailers: HeaderList | null): void {
+    if (this.grpc && trailers !== null) this.grpcStatus = grpcStatusOf(trailers);
     if (this.switching) return this.switchToTunnel();
     this.down.sendEnd(forwardableTrailers(trailers));
     const u = this.upstream!;
@@ -484,6 +520,16 @@ export class Exchange implements ResponseSink {
       this.connectThenAttach(this.endpoint);
       return;
     }
+    // "auto" sent HTTP/2 to an endpoint that answered in something else (an HTTP/1-only server): remember it and
+    // send the same request again over HTTP/1.1, when it can be replayed whole.
+    if (err.code === "PROTOCOL_UNSUPPORTED" && this.tryH2 && this.endpoint !== null && this.tryOpen) {
+      this.down.ctx.pools.h2.markHttp1(this.endpoint.key, this.down.ctx.clock.now());
+      if (!responseStarted && (!this.hasBody || this.replay !== null || this.requestBytes === 0)) {
+        this.tryH2 = false;
+        this.connectThenAttach(this.endpoint);
+        return;
+      }
+    }
     this.endTry(false);
     if (this.responseHeadSent) {
       // Too late for an error response: cut the client connection so it sees the truncation.
@@ -496,6 +542,7 @@ export class Exchange implements ResponseSink {
     }
     if (this.mayRetry(outcomeOfError(err.code))) return this.scheduleRetry();
     if (err.code === "UPSTREAM_MALFORMED") this.fail(502, "upstream-malformed", err.message);
+    else if (err.code === "PROTOCOL_UNSUPPORTED") this.fail(502, "upstream-not-http2", err.message);
     else this.fail(502, "upstream-reset", err.message);
   }
 
@@ -508,6 +555,7 @@ export class Exchange implements ResponseSink {
     this.release();
     if (this.status === 0) this.status = 499;
     this.errorCode ??= "client-closed";
+    if (this.grpc && this.grpcStatus < 0) this.grpcStatus = GrpcStatus.CANCELLED;
     this.finishRecord(this.status);
   }
 
@@ -559,6 +607,13 @@ export class Exchange implements ResponseSink {
     this.status = status;
     this.errorCode = code;
     if (this.responseHeadSent) {
+      if (this.grpc && this.down.http1 === null && !this.switching) {
+        // A gRPC response already under way ends with the proxy's status in its trailers, not a reset.
+        this.grpcStatus = grpcStatusForError(status, code);
+        this.down.sendEnd(["grpc-status", String(this.grpcStatus), "grpc-message", encodeGrpcMessage(`meshlet: ${message}`), ERROR_HEADER, code]);
+        this.complete(!this.requestEnded);
+        return;
+      }
       this.done = true;
       this.clearTimers();
       this.release();
@@ -566,7 +621,23 @@ export class Exchange implements ResponseSink {
       this.down.abortResponse();
       return;
     }
+    if (this.grpc) return this.respondGrpcError(status, code, message);
     this.respondLocally(status, extra ?? [], code, message);
+  }
+
+  /** A proxy error as a gRPC client expects it: HTTP 200, trailers-only, grpc-status and grpc-message. */
+  private respondGrpcError(status: number, code: string, message: string): void {
+    this.status = 200;
+    this.grpcStatus = grpcStatusForError(status, code);
+    const close = (!this.requestEnded && this.hasBody) || this.waitingForUpstream;
+    this.responseHeadSent = true;
+    this.down.respondLocal(200, [
+      ["content-type", "application/grpc"],
+      ["grpc-status", String(this.grpcStatus)],
+      ["grpc-message", encodeGrpcMessage(`meshlet: ${message}`)],
+      [ERROR_HEADER, code],
+    ], "", close);
+    this.complete(close);
   }
 
   /** Answers the request from the proxy: an error (with a code) or a redirect. */
@@ -601,7 +672,9 @@ export class Exchange implements ResponseSink {
   private finishRecord(status: number, now = this.down.ctx.clock.now()): void {
     const ctx = this.down.ctx;
     const latency = now - this.startedAt;
-    this.http?.response(status, status >= 500 ? "failure" : "success", latency);
+    // A call the client cancelled is not the service's failure (as a 499 is not).
+    const failed = status >= 500 || (this.grpc && this.grpcStatus > 0 && this.errorCode !== "client-closed");
+    this.http?.response(status, failed ? "failure" : "success", latency, this.grpc ? this.grpcStatus : -1);
     const log = ctx.accessLog();
     if (log === null) return;
     log({
@@ -615,6 +688,8 @@ export class Exchange implements ResponseSink {
       endpoint: this.endpoint?.key ?? "",
       request_bytes: this.requestBytes,
       response_bytes: this.responseBytes,
+      protocol: this.head.protocol,
+      ...(this.grpc && this.grpcStatus >= 0 ? { grpc_status: this.grpcStatus } : {}),
       ...(this.errorCode !== undefined ? { error: this.errorCode } : {}),
     });
   }
@@ -783,6 +858,21 @@ function setHeader(headers: HeaderList, lowerName: string, value: string): void 
     }
   }
   if (!set) headers.push(lowerName, value);
+}
+
+/** The grpc-status of a header or trailer list; -1 when absent or malformed. */
+function grpcStatusOf(headers: HeaderList): number {
+  const v = getHeader(headers, "grpc-status");
+  if (v === undefined || !/^[0-9]{1,2}$/.test(v)) return -1;
+  return Number(v);
+}
+
+/** The gRPC status for an error the proxy answers: timeouts are DEADLINE_EXCEEDED, the rest follows the HTTP status. */
+function grpcStatusForError(status: number, code: string): number {
+  if (code.endsWith("-timeout")) return GrpcStatus.DEADLINE_EXCEEDED;
+  if (code === "client-closed") return GrpcStatus.CANCELLED;
+  if (status === 429) return GrpcStatus.RESOURCE_EXHAUSTED;
+  return grpcStatusForHttp(status);
 }
 
 /** TE names "trailers" (the only TE value HTTP/2 allows; gRPC sends it). */

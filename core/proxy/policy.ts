@@ -71,6 +71,7 @@ export class RulePolicy {
       conditions: retry.conditions,
       statusCodes: retry.codes,
       methods: retry.methods,
+      grpcCodes: retry.grpcCodes,
       maxRetries: retry.attempts,
       maxBufferedBody: retry.bufferLimitBytes,
     });

@@ -4,6 +4,7 @@ import { MeshletError } from "../errors.ts";
 import type { PoolConfig } from "../config/types.ts";
 import type { Clock, Net } from "../ports.ts";
 import type { ProxyMetrics, Direction } from "../telemetry/types.ts";
+import { H2Pools, type H2Settings } from "./h2-pool.ts";
 import type { Endpoint } from "./routes.ts";
 import { UpstreamConn, type UpstreamOwner } from "./upstream.ts";
 
@@ -13,7 +14,9 @@ class EndpointPool {
   readonly all = new Set<UpstreamConn>();
 }
 
+/** Upstream connections of one direction: HTTP/1 keep-alive pools, and multiplexed HTTP/2 connections (`h2`). */
 export class Pools implements UpstreamOwner {
+  readonly h2: H2Pools;
   private readonly pools = new Map<string, EndpointPool>();
   private sweepCancel: (() => void) | null = null;
   /** Endpoints of the current config (null until the first update): connections to others are not kept. */
@@ -26,7 +29,10 @@ export class Pools implements UpstreamOwner {
     private cfg: PoolConfig,
     private readonly metrics: ProxyMetrics,
     private readonly direction: Direction,
-  ) {}
+    http2: () => H2Settings,
+  ) {
+    this.h2 = new H2Pools(net, clock, cfg, metrics, direction, http2);
+  }
 
   /** An idle connection to the endpoint, if one is alive (no Promise on this hot path). */
   takeIdle(ep: Endpoint, now = this.clock.now()): UpstreamConn | undefined {
@@ -74,6 +80,7 @@ export class Pools implements UpstreamOwner {
   update(cfg: PoolConfig, liveEndpointKeys: Set<string>): void {
     this.cfg = cfg;
     this.liveKeys = liveEndpointKeys;
+    this.h2.update(cfg, liveEndpointKeys);
     for (const [key, pool] of this.pools) {
       if (liveEndpointKeys.has(key)) continue;
       for (const u of pool.idle.splice(0)) u.conn.close();
@@ -84,6 +91,7 @@ export class Pools implements UpstreamOwner {
   close(): void {
     this.closed = true;
     this.sweepCancel?.();
+    this.h2.close();
     for (const pool of this.pools.values()) for (const u of pool.idle.splice(0)) u.conn.close();
   }
 

@@ -7,6 +7,7 @@ import type { AccessLogRecord, Direction, ProxyMetrics } from "../telemetry/type
 import { acceptConnection, type ListenerBehaviour } from "./accept.ts";
 import type { MatchRequest } from "../routing/match.ts";
 import type { HttpContext, Resolution, Tracked } from "./context.ts";
+import type { H2Settings } from "./h2-pool.ts";
 import { Pools } from "./pool.ts";
 import type { Backend } from "./backend.ts";
 import { endpointKey, TrafficTable, type Endpoint } from "./routes.ts";
@@ -52,9 +53,20 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     };
   };
 
+  const http2 = (): H2Settings => {
+    const h = config.http2;
+    return {
+      maxConcurrentStreams: h.maxConcurrentStreams,
+      initialWindowSize: h.initialWindowSize,
+      connectionWindowSize: h.connectionWindowSize,
+      maxFrameSize: h.maxFrameSize,
+      maxHeaderListSize: h.maxHeaderListSize,
+      keepAlive: h.keepAliveIntervalMs > 0 ? { intervalMs: h.keepAliveIntervalMs, timeoutMs: h.keepAliveTimeoutMs } : null,
+    };
+  };
   const pools: Record<Direction, Pools> = {
-    outbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "outbound"),
-    inbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "inbound"),
+    outbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "outbound", http2),
+    inbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "inbound", http2),
   };
 
   const httpContext = (direction: Direction, resolve: (req: MatchRequest) => Resolution): HttpContext => ({
@@ -70,6 +82,8 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     responseTimeoutMs: () => config.responseTimeoutMs,
     forwardedHeaders: () => direction === "inbound" && config.forwardedHeaders,
     connectTimeoutMs: () => config.pool.connectTimeoutMs,
+    http2,
+    appProtocol: () => config.inbound?.appProtocol ?? "auto",
     accessLog: () => (config.accessLog.enabled && logLine ? logLine : null),
     clientTimeouts: () => config.clientTimeouts,
     clientHalfClose: () => config.clientHalfClose,

@@ -11,6 +11,8 @@ export type RetryCondition = "5xx" | "gateway-error" | "connect-failure" | "rese
  */
 export type TryOutcome =
   | { readonly kind: "response"; readonly status: number }
+  /** A gRPC response that ended in its head (trailers-only) with a non-OK grpc-status. */
+  | { readonly kind: "grpc"; readonly code: number }
   | { readonly kind: "connect-failure" }
   | { readonly kind: "reset" }
   | { readonly kind: "timeout" }
@@ -22,6 +24,8 @@ export interface RetryPolicyOptions {
   readonly statusCodes: readonly number[];
   /** Methods that may be retried; upper case. */
   readonly methods: readonly string[];
+  /** gRPC status codes retried. */
+  readonly grpcCodes: readonly number[];
   /** Retries after the first try (0 turns retries off). */
   readonly maxRetries: number;
   /** Largest request body that is buffered so it can be replayed, in bytes. */
@@ -34,6 +38,7 @@ export const DEFAULT_RETRY_POLICY: RetryPolicyOptions = {
   conditions: ["5xx", "connect-failure", "reset"],
   statusCodes: [],
   methods: IDEMPOTENT_METHODS,
+  grpcCodes: [14],
   maxRetries: 1,
   maxBufferedBody: 64 * 1024,
 };
@@ -69,6 +74,7 @@ export class RetryPolicy {
   private readonly conditions: ReadonlySet<RetryCondition>;
   private readonly statuses: ReadonlySet<number>;
   private readonly methods: ReadonlySet<string>;
+  private readonly grpcCodes: ReadonlySet<number>;
 
   constructor(opts: Partial<RetryPolicyOptions> = {}) {
     const o = { ...DEFAULT_RETRY_POLICY, ...opts };
@@ -78,6 +84,7 @@ export class RetryPolicy {
     this.conditions = new Set(o.conditions);
     this.statuses = new Set(o.statusCodes);
     this.methods = new Set(o.methods.map((m) => m.toUpperCase()));
+    this.grpcCodes = new Set(o.grpcCodes);
   }
 
   isRetryableMethod(method: string): boolean {
@@ -99,6 +106,8 @@ export class RetryPolicy {
         if (c.has("5xx") && s >= 500 && s <= 599) return true;
         return c.has("gateway-error") && GATEWAY_ERRORS.has(s);
       }
+      case "grpc":
+        return this.grpcCodes.has(outcome.code);
       case "connect-failure":
         return c.has("connect-failure") || c.has("5xx") || c.has("gateway-error"); // answered as 502/503
       case "reset":

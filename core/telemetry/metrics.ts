@@ -112,8 +112,10 @@ export class TcpCounters implements TcpMetrics {
   }
 }
 
-/** Responses of one status code under one (direction, authority). */
+/** Responses of one status code (and gRPC status, -1 for none) under one (direction, authority). */
 export class StatusCounters {
+  code = 0;
+  grpc = -1;
   success = 0;
   failure = 0;
   latencySum = 0;
@@ -126,7 +128,7 @@ export class StatusCounters {
 
 export class HttpCounters implements HttpMetrics {
   requests = 0;
-  /** Keyed by status code (100..999; anything else is recorded as 0). */
+  /** Keyed by status code (100..999; anything else is recorded as 0) x 32 + gRPC status + 1. */
   readonly byStatus = new Map<number, StatusCounters>();
   // Most responses repeat the previous status: skip the Map lookup then.
   private lastCode = -1;
@@ -139,14 +141,18 @@ export class HttpCounters implements HttpMetrics {
   request(): void {
     this.requests++;
   }
-  response(status: number, classification: Classification, latencyMs: number): void {
+  response(status: number, classification: Classification, latencyMs: number, grpcStatus = -1): void {
+    const grpc = grpcStatus >= 0 && grpcStatus <= 16 ? grpcStatus | 0 : -1;
     const code = status >= 100 && status <= 999 ? status | 0 : 0;
-    let s = code === this.lastCode ? this.lastStatus : this.byStatus.get(code);
+    const key = code * 32 + grpc + 1;
+    let s = key === this.lastCode ? this.lastStatus : this.byStatus.get(key);
     if (s === undefined) {
       s = new StatusCounters(this.bounds.length + 1);
-      this.byStatus.set(code, s);
+      s.code = code;
+      s.grpc = grpc;
+      this.byStatus.set(key, s);
     }
-    this.lastCode = code;
+    this.lastCode = key;
     this.lastStatus = s;
     if (classification === "failure") s.failure++;
     else s.success++;
@@ -366,25 +372,17 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
     for (const d of DIRECTIONS) {
       for (const h of this.httpTables[d].entries()) {
         requests.push({ labels: { direction: d, authority: h.authority }, value: h.requests });
-        for (const [code, s] of h.byStatus) {
-          const status_code = String(code);
-          if (s.success > 0) {
-            responses.push({
-              labels: { direction: d, authority: h.authority, status_code, classification: "success" },
-              value: s.success,
-            });
-          }
-          if (s.failure > 0) {
-            responses.push({
-              labels: { direction: d, authority: h.authority, status_code, classification: "failure" },
-              value: s.failure,
-            });
-          }
+        for (const s of h.byStatus.values()) {
+          const status_code = String(s.code);
+          const base: Record<string, string> = { direction: d, authority: h.authority, status_code };
+          if (s.grpc >= 0) base.grpc_status_code = String(s.grpc);
+          if (s.success > 0) responses.push({ labels: { ...base, classification: "success" }, value: s.success });
+          if (s.failure > 0) responses.push({ labels: { ...base, classification: "failure" }, value: s.failure });
           const cumulative = new Array<number>(this.latencyBoundsMs.length);
           let acc = 0;
           for (let i = 0; i < cumulative.length; i++) cumulative[i] = acc += s.buckets[i]!;
           latency.push({
-            labels: { direction: d, authority: h.authority, status_code },
+            labels: base,
             cumulative,
             count: s.success + s.failure,
             sum: s.latencySum,

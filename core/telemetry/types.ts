@@ -17,7 +17,8 @@ export type Classification = "success" | "failure";
 export interface HttpMetrics {
   request(): void;
   /** latencyMs: from the request head to the response head. */
-  response(status: number, classification: Classification, latencyMs: number): void;
+  /** `grpcStatus` (0..16) for gRPC responses: the grpc_status_code label; -1 or absent otherwise. */
+  response(status: number, classification: Classification, latencyMs: number, grpcStatus?: number): void;
 }
 
 /** Per (route, backend service) traffic-policy counters; the engine asks once per compiled rule and caches it. */
@@ -80,6 +81,10 @@ export interface AccessLogRecord {
   response_bytes: number;
   /** x-meshlet-error of a proxy-made response, when there is one. */
   error?: string;
+  /** The grpc-status of a gRPC call (from the trailers, a trailers-only head, or the proxy's own answer). */
+  grpc_status?: number;
+  /** "HTTP/1.0", "HTTP/1.1" or "HTTP/2": how the client spoke. */
+  protocol?: string;
 }
 
 // ---- Exporter side: a read-only snapshot of every metric family, taken at scrape time. ----

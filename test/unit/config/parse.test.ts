@@ -21,6 +21,7 @@ const SERVICE_POLICY_DEFAULTS = {
   failureAccrual: { consecutiveFailures: 7, minBackoffMs: 1000, maxBackoffMs: 60000, jitter: 0.5 },
   retryBudget: { retryRatio: 0.2, minRetriesPerSec: 10, ttlMs: 10000 },
   maxPending: 100000,
+  protocol: "auto",
 } as const;
 
 
@@ -29,7 +30,7 @@ describe("parseConfig: the minimal file and defaults", () => {
     assert.deepEqual(ok(MINIMAL), {
       admin: { host: "127.0.0.1", port: 4191 },
       outbound: { host: "127.0.0.1", port: 4140, protocol: "detect" },
-      inbound: { host: "0.0.0.0", port: 4143, app: { host: "127.0.0.1", port: 8080 }, protocol: "detect" },
+      inbound: { host: "0.0.0.0", port: 4143, app: { host: "127.0.0.1", port: 8080 }, protocol: "detect", appProtocol: "auto" },
       services: [
         {
           name: "web",
@@ -42,6 +43,10 @@ describe("parseConfig: the minimal file and defaults", () => {
         },
       ],
       pool: { maxIdlePerEndpoint: 64, idleTimeoutMs: 3000, connectTimeoutMs: 1000 },
+      http2: {
+        maxConcurrentStreams: 100, initialWindowSize: 65536, connectionWindowSize: 1048576, maxFrameSize: 16384,
+        maxHeaderListSize: 65536, keepAliveIntervalMs: 0, keepAliveTimeoutMs: 20000,
+      },
       detect: { timeoutMs: 10000, maxBytes: 1024 },
       responseTimeoutMs: 0,
       shutdownGraceMs: 120000,

@@ -250,12 +250,13 @@ describe("routes: normalization and defaults", () => {
       conditions: ["gateway-error", "connect-failure", "reset"],
       codes: [],
       methods: ["GET", "HEAD", "OPTIONS", "PUT", "DELETE", "TRACE"],
+      grpcCodes: [14],
       backoff: { baseMs: 25, maxMs: 250 },
       bufferLimitBytes: 65536,
     });
     assert.deepEqual(
-      ruleOf({ retry: { attempts: 0, conditions: ["5xx"], codes: [429, 409], methods: ["post", "Get"], backoff: { max: "1s" }, bufferLimit: 0 } }).retry,
-      { attempts: 0, conditions: ["5xx"], codes: [429, 409], methods: ["POST", "GET"], backoff: { baseMs: 25, maxMs: 1000 }, bufferLimitBytes: 0 },
+      ruleOf({ retry: { attempts: 0, conditions: ["5xx"], codes: [429, 409], methods: ["post", "Get"], grpcCodes: ["resource-exhausted", 4, "UNAVAILABLE"], backoff: { max: "1s" }, bufferLimit: 0 } }).retry,
+      { attempts: 0, conditions: ["5xx"], codes: [429, 409], methods: ["POST", "GET"], grpcCodes: [8, 4, 14], backoff: { baseMs: 25, maxMs: 1000 }, bufferLimitBytes: 0 },
     );
     assert.deepEqual(ruleOf({ retry: { conditions: [], backoff: { base: 0, max: 0 }, bufferLimit: 16 * 1024 * 1024 } }).retry?.backoff, { baseMs: 0, maxMs: 0 });
   });
