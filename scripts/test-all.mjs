@@ -178,6 +178,9 @@ if (!args.only) {
   const adapterDir = join(ROOT, "test/adapters");
   const adapterNode = findTests(adapterDir).filter((f) => !/\/(bun|deno)\.test\.ts$/.test(f));
   if (adapterNode.length) await nodeTests("adapters:node", adapterNode, { timeoutMs: 3 * MIN });
+
+  const interop = findTests(join(ROOT, "test/interop"));
+  if (interop.length) await nodeTests("interop", interop, { timeoutMs: 5 * MIN });
   if (existsSync(join(adapterDir, "bun.test.ts"))) {
     await step("adapters:bun", async () => {
       const r = await run(BIN("bun"), ["test", "./test/adapters/bun.test.ts"], { capture: true, timeoutMs: 3 * MIN });

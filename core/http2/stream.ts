@@ -69,6 +69,8 @@ export class Http2Stream {
   endQueued = false;
   trailers: HeaderList | null = null;
   wantDrain = false;
+  /** reset(NO_ERROR) came while END_STREAM was still queued: RST_STREAM follows it. */
+  resetAfterEnd = false;
   /** In the connection's ready list. */
   scheduled = false;
   /** When its send window went to <= 0 with DATA queued (clock ms), or -1. */
