@@ -3,6 +3,7 @@
 import { test } from "node:test";
 import type { Runtime } from "../../core/ports.ts";
 import { fullCapabilities, portCases } from "./ports.cases.ts";
+import "./certs.cases.ts";
 
 const adapter = "../../adapters/deno/runtime.ts";
 const { createRuntime } = (await import(adapter)) as { createRuntime(): Runtime };

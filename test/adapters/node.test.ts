@@ -2,6 +2,7 @@
 import { test } from "node:test";
 import { createRuntime } from "../../adapters/node/runtime.ts";
 import { fullCapabilities, portCases } from "./ports.cases.ts";
+import "./certs.cases.ts";
 
 const rt = createRuntime();
 const caps = fullCapabilities;

@@ -1,0 +1,233 @@
+// The schema of the identity (mTLS) settings and of inbound authorization, and the SPIFFE ID validator for
+// meshed endpoints. Not wired into the config file yet (schema.ts): these are the building blocks, in the style
+// of routes-schema.ts (strict mappings, every bad field reported at its own path, what was expected and received).
+//
+//   identity:
+//     trustDomain: example.org             # a SPIFFE trust domain
+//     trustAnchorsFile: /etc/mesh/ca.pem   # PEM trust anchors for peers' certificates
+//     certFile: /etc/mesh/cert.pem         # a static certificate and its key (both or neither) ...
+//     keyFile: /etc/mesh/key.pem
+//     keyOutFile: /run/mesh/key.pem        # ... or, without them, where to write the generated key (only if set)
+//   authorization:
+//     default: deny                        # "allow" (default) or "deny" when no rule matches
+//     rules:
+//       - name: web-clients
+//         identities: ["spiffe://example.org/ns/web/*"]
+//       - name: probes
+//         unauthenticated: true
+//         networks: [{cidr: 10.0.0.0/8, except: [10.0.99.0/24]}]
+
+import * as v from "valibot";
+import { exceptWithin, parseCidr, parseIdentityPattern, type AuthzPolicy, type AuthzRule } from "../identity/authz.ts";
+import { parseSpiffeId, parseTrustDomain } from "../identity/spiffe.ts";
+import { Bool, fromParser, int, isObj, keyPath, list, never, nonEmptyList, picklist, strict, type Obj } from "./kit.ts";
+import { objectName } from "./routes-schema.ts";
+import type { EndpointConfig } from "./types.ts";
+import { addressExpected, describe, parseAddressString, parseHost, parsePort, type ValueResult } from "./values.ts";
+
+// ---- values --------------------------------------------------------------------------------------------
+
+/** A SPIFFE trust domain name ("example.org"). */
+export const TrustDomain = fromParser((input): ValueResult<string> => {
+  const expected = 'a SPIFFE trust domain such as "example.org" (lower-case letters, digits, ".", "-" and "_")';
+  if (typeof input !== "string") return { ok: false, message: `expected ${expected}, received ${describe(input)}` };
+  const r = parseTrustDomain(input);
+  return r.ok ? { ok: true, value: r.trustDomain } : { ok: false, message: `expected ${expected}, received ${describe(input)} (${r.error})` };
+});
+
+/** A file path: a non-empty string without NUL characters (relative paths are resolved by whoever reads it). */
+export const FilePath = fromParser((input): ValueResult<string> =>
+  typeof input === "string" && input.length > 0 && !input.includes("\u0000")
+    ? { ok: true, value: input }
+    : { ok: false, message: `expected a file path (a non-empty string), received ${describe(input)}` },
+);
+
+/** A workload's SPIFFE ID ("spiffe://example.org/ns/default/sa/web"): valid, and with a path (X509-SVID §3.1). */
+export const SpiffeIdString = fromParser((input): ValueResult<string> => {
+  const expected = 'a SPIFFE ID such as "spiffe://example.org/ns/default/sa/web"';
+  if (typeof input !== "string") return { ok: false, message: `expected ${expected}, received ${describe(input)}` };
+  const r = parseSpiffeId(input);
+  if (!r.ok) return { ok: false, message: `expected ${expected}, received ${describe(input)} (${r.error})` };
+  if (r.id.path === "") {
+    return { ok: false, message: `expected ${expected}, received ${describe(input)} (a workload's SPIFFE ID has a path after the trust domain)` };
+  }
+  return { ok: true, value: r.id.toString() };
+});
+
+/** A network: a CIDR (or a single address); the output is the text as written. */
+const CidrString = fromParser((input): ValueResult<string> => {
+  const r = parseCidr(input);
+  return r.ok ? { ok: true, value: input as string } : r;
+});
+
+/** An identity pattern: a SPIFFE ID, "spiffe://td/path/*" or "*". */
+const IdentityPattern = fromParser((input): ValueResult<string> => {
+  const r = parseIdentityPattern(input);
+  return r.ok ? { ok: true, value: input as string } : r;
+});
+
+// ---- identity ------------------------------------------------------------------------------------------
+
+export interface IdentityConfig {
+  trustDomain: string;
+  /** A static certificate (PEM, leaf first) and its key; both or neither. */
+  certFile?: string;
+  keyFile?: string;
+  trustAnchorsFile: string;
+  /** Without certFile/keyFile meshlet generates its key; it is written here only when this is set. */
+  keyOutFile?: string;
+}
+
+export const Identity: v.GenericSchema<unknown, IdentityConfig> = v.pipe(
+  strict(
+    {
+      trustDomain: TrustDomain,
+      certFile: v.optional(FilePath),
+      keyFile: v.optional(FilePath),
+      trustAnchorsFile: FilePath,
+      keyOutFile: v.optional(FilePath),
+    },
+    "the identity settings",
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const id: unknown = dataset.value;
+    if (!isObj(id)) return;
+    const has = (k: string) => id[k] !== undefined;
+    if (has("certFile") && !has("keyFile")) {
+      addIssue({ message: "missing keyFile: certFile needs the private key that goes with it", path: keyPath(id, "keyFile") });
+    }
+    if (has("keyFile") && !has("certFile")) {
+      addIssue({ message: "missing certFile: keyFile is the key of a static certificate, given with certFile", path: keyPath(id, "certFile") });
+    }
+    if (has("keyOutFile")) {
+      if (has("keyFile")) {
+        addIssue({
+          message: "keyOutFile is where a generated key is written, but with keyFile no key is generated",
+          path: keyPath(id, "keyOutFile"),
+        });
+      }
+      for (const other of ["trustAnchorsFile", "certFile"]) {
+        if (has(other) && id[other] === id.keyOutFile) {
+          addIssue({ message: `keyOutFile would overwrite ${other} (${describe(id[other])})`, path: keyPath(id, "keyOutFile") });
+        }
+      }
+    }
+  }),
+) as v.GenericSchema<unknown, IdentityConfig>;
+
+// ---- authorization -------------------------------------------------------------------------------------
+
+const Network = v.pipe(
+  strict({ cidr: CidrString, except: v.optional(list(CidrString, "CIDRs")) }, "a network"),
+  v.rawCheck(({ dataset, addIssue }) => {
+    // Kubernetes ipBlock: "except values will be rejected if they are outside the cidr range".
+    const n: unknown = dataset.value;
+    if (!isObj(n) || !Array.isArray(n.except)) return;
+    const cidr = parseCidr(n.cidr);
+    if (!cidr.ok) return;
+    const items: unknown[] = n.except;
+    items.forEach((e, j) => {
+      const x = parseCidr(e);
+      if (!x.ok) return;
+      const why = exceptWithin(x.value, cidr.value, e as string, n.cidr as string);
+      if (why !== undefined) {
+        addIssue({ message: why, path: [...keyPath(n, "except"), { type: "array", origin: "value", input: items, key: j, value: e }] });
+      }
+    });
+  }),
+);
+
+const Rule = v.pipe(
+  strict(
+    {
+      name: objectName("a rule name"),
+      identities: v.optional(nonEmptyList(IdentityPattern, "identities")),
+      networks: v.optional(nonEmptyList(Network, "networks")),
+      unauthenticated: v.optional(Bool),
+    },
+    "an authorization rule",
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    // Linkerd's ServerAuthorization client: exactly one of meshTLS (identities) and unauthenticated.
+    const r: unknown = dataset.value;
+    if (!isObj(r)) return;
+    const ids = r.identities !== undefined;
+    const unauth = r.unauthenticated === true;
+    if (ids && unauth) {
+      addIssue({
+        message: "identities and unauthenticated: true exclude each other: unauthenticated already admits every client",
+        path: keyPath(r, "unauthenticated"),
+      });
+    } else if (!ids && !unauth) {
+      addIssue({
+        message: "expected identities (clients with those SPIFFE IDs) or unauthenticated: true (every client), received neither",
+      });
+    }
+  }),
+);
+
+export const Authorization: v.GenericSchema<unknown, AuthzPolicy> = v.pipe(
+  strict(
+    {
+      default: v.optional(picklist(["allow", "deny"] as const), "allow"),
+      rules: v.optional(list(Rule, "authorization rules"), []),
+    },
+    "the authorization policy",
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    const p: unknown = dataset.value;
+    if (!isObj(p) || !Array.isArray(p.rules)) return;
+    const rules: unknown[] = p.rules;
+    const seen = new Map<string, number>();
+    rules.forEach((rule, i) => {
+      if (!isObj(rule) || typeof rule.name !== "string") return;
+      const first = seen.get(rule.name);
+      if (first === undefined) {
+        seen.set(rule.name, i);
+        return;
+      }
+      addIssue({
+        message: `rule name "${rule.name}" is used twice (also rules[${first}])`,
+        path: [
+          ...keyPath(p, "rules"),
+          { type: "array", origin: "value", input: rules, key: i, value: rule },
+          ...keyPath(rule as Obj, "name"),
+        ],
+      });
+    });
+  }),
+  v.transform((p): AuthzPolicy => ({
+    defaultAction: p.default,
+    rules: p.rules.map((r): AuthzRule => {
+      const rule: AuthzRule = { name: r.name };
+      if (r.identities !== undefined) rule.identities = r.identities;
+      if (r.networks !== undefined) rule.networks = r.networks.map((n) => (n.except !== undefined ? { cidr: n.cidr, except: n.except } : { cidr: n.cidr }));
+      if (r.unauthenticated !== undefined) rule.unauthenticated = r.unauthenticated;
+      return rule;
+    }),
+  })),
+) as v.GenericSchema<unknown, AuthzPolicy>;
+
+// ---- meshed endpoints ----------------------------------------------------------------------------------
+
+export interface MeshedEndpointConfig extends EndpointConfig {
+  /** The SPIFFE ID the endpoint must present (mTLS to it verifies this identity). */
+  identity?: string;
+}
+
+const MeshedEndpointObject = strict(
+  {
+    host: fromParser(parseHost),
+    port: fromParser((input) => parsePort(input, 1)),
+    weight: v.optional(int(1, 10_000, "an endpoint weight")),
+    identity: v.optional(SpiffeIdString),
+  },
+  "an address",
+);
+
+/** An endpoint: "host:port", or {host, port, weight?, identity?} where identity is the endpoint's SPIFFE ID. */
+export const MeshedEndpoint: v.GenericSchema<unknown, MeshedEndpointConfig> = v.lazy((input) => {
+  if (typeof input === "string") return fromParser(() => parseAddressString(input, 1));
+  if (isObj(input)) return MeshedEndpointObject as v.GenericSchema<unknown, MeshedEndpointConfig>;
+  return never(addressExpected());
+});

@@ -1,0 +1,177 @@
+// The identity / authorization / meshed-endpoint schemas (core/config/identity-schema.ts), through valibot
+// directly since they are not wired into the config file yet: outputs, defaults, every error at its path,
+// and "parses => compileAuthz accepts".
+import assert from "node:assert/strict";
+import { describe, it } from "node:test";
+import * as v from "valibot";
+import { Authorization, Identity, MeshedEndpoint, SpiffeIdString, TrustDomain } from "../../../core/config/identity-schema.ts";
+import { formatPath } from "../../../core/config/mod.ts";
+import { compileAuthz } from "../../../core/identity/authz.ts";
+
+interface Issue {
+  path: string;
+  message: string;
+}
+
+function issues(schema: v.GenericSchema, input: unknown): Issue[] {
+  const r = v.safeParse(schema, input);
+  if (r.success) assert.fail(`expected errors, got ${JSON.stringify(r.output)}`);
+  return r.issues.map((i) => ({
+    path: formatPath((i.path ?? []).map((p) => p.key).filter((k): k is string | number => typeof k === "string" || typeof k === "number")),
+    message: i.message,
+  }));
+}
+
+function ok<T>(schema: v.GenericSchema<unknown, T>, input: unknown): T {
+  const r = v.safeParse(schema, input);
+  if (!r.success) assert.fail(`expected success, got ${JSON.stringify(issues(schema, input))}`);
+  return r.output;
+}
+
+/** The single issue at `path`, whose message matches. */
+function issueAt(list: Issue[], path: string, message: RegExp): void {
+  const found = list.filter((i) => i.path === path);
+  assert.equal(found.length, 1, `one issue at ${path}, got: ${JSON.stringify(list, null, 1)}`);
+  assert.match(found[0]!.message, message);
+}
+
+describe("Identity", () => {
+  const base = { trustDomain: "example.org", trustAnchorsFile: "/etc/mesh/ca.pem" };
+
+  it("accepts a generated key (optionally written out) or a static certificate, leaving absent keys out", () => {
+    assert.deepEqual(ok(Identity, base), base);
+    assert.deepEqual(ok(Identity, { ...base, keyOutFile: "/run/key.pem" }), { ...base, keyOutFile: "/run/key.pem" });
+    const stat = { ...base, certFile: "cert.pem", keyFile: "key.pem" };
+    assert.deepEqual(ok(Identity, stat), stat);
+    assert.equal("certFile" in ok(Identity, base), false);
+  });
+
+  const bad: [unknown, string, RegExp][] = [
+    [{ trustAnchorsFile: "a" }, "trustDomain", /missing required key/],
+    [{ ...base, trustDomain: "Example.org" }, "trustDomain", /expected a SPIFFE trust domain such as "example.org" .*received "Example.org" \(the trust domain must be lower-case/],
+    [{ ...base, trustDomain: "spiffe://example.org" }, "trustDomain", /without "spiffe:\/\/"/],
+    [{ ...base, trustDomain: "example.org:443" }, "trustDomain", /may not have a port/],
+    [{ ...base, trustDomain: 7 }, "trustDomain", /received 7$/],
+    [{ trustDomain: "example.org" }, "trustAnchorsFile", /missing required key/],
+    [{ ...base, trustAnchorsFile: "" }, "trustAnchorsFile", /expected a file path \(a non-empty string\), received ""/],
+    [{ ...base, certFile: ["a"] }, "certFile", /expected a file path .*received a list/],
+    [{ ...base, certFile: "c.pem" }, "keyFile", /missing keyFile: certFile needs the private key/],
+    [{ ...base, keyFile: "k.pem" }, "certFile", /missing certFile/],
+    [{ ...base, certFile: "c.pem", keyFile: "k.pem", keyOutFile: "o.pem" }, "keyOutFile", /with keyFile no key is generated/],
+    [{ ...base, keyOutFile: "/etc/mesh/ca.pem" }, "keyOutFile", /would overwrite trustAnchorsFile/],
+    [{ ...base, keyOutfile: "x" }, "keyOutfile", /unknown key "keyOutfile" .*did you mean "keyOutFile"\?/],
+    [{ ...base, trustDomains: "x" }, "trustDomains", /unknown key .*did you mean "trustDomain"\?/],
+  ];
+  for (const [input, path, message] of bad) {
+    it(`reports ${path}: ${message.source.slice(0, 50)}`, () => issueAt(issues(Identity, input), path, message));
+  }
+
+  it("reports every problem at once", () => {
+    const list = issues(Identity, { trustDomain: "", certFile: "c", bogus: 1 });
+    assert.deepEqual(list.map((i) => i.path).sort(), ["bogus", "keyFile", "trustAnchorsFile", "trustDomain"]);
+  });
+
+  it("is a mapping", () => assert.match(issues(Identity, ["x"])[0]!.message, /expected the identity settings \(a mapping\), received a list/));
+});
+
+describe("Authorization", () => {
+  it('defaults to allow with no rules', () => {
+    assert.deepEqual(ok(Authorization, {}), { defaultAction: "allow", rules: [] });
+    assert.deepEqual(ok(Authorization, { default: "deny" }), { defaultAction: "deny", rules: [] });
+  });
+
+  it("transforms to the AuthzPolicy, leaving absent keys out, and compiles", () => {
+    const input = {
+      default: "deny",
+      rules: [
+        { name: "web", identities: ["spiffe://example.org/ns/web/*", "spiffe://example.org/ns/a/sa/b", "*"] },
+        { name: "probes", unauthenticated: true, networks: [{ cidr: "10.0.0.0/8", except: ["10.0.99.0/24"] }, { cidr: "fd00::/8" }] },
+        { name: "both", identities: ["*"], unauthenticated: false, networks: [{ cidr: "::ffff:192.168.0.0/112" }] },
+      ],
+    };
+    const policy = ok(Authorization, input);
+    assert.deepEqual(policy, {
+      defaultAction: "deny",
+      rules: [
+        { name: "web", identities: ["spiffe://example.org/ns/web/*", "spiffe://example.org/ns/a/sa/b", "*"] },
+        { name: "probes", unauthenticated: true, networks: [{ cidr: "10.0.0.0/8", except: ["10.0.99.0/24"] }, { cidr: "fd00::/8" }] },
+        { name: "both", identities: ["*"], unauthenticated: false, networks: [{ cidr: "::ffff:192.168.0.0/112" }] },
+      ],
+    });
+    const authz = compileAuthz(policy);
+    assert.deepEqual(authz.decide({ address: "10.0.0.1" }), { allowed: true, rule: "probes" });
+    assert.deepEqual(authz.decide({ address: "10.0.99.1" }), { allowed: false, rule: "default" });
+    assert.deepEqual(authz.decide({ address: "192.168.3.4", identity: "spiffe://other.org/x" }), { allowed: true, rule: "web" });
+  });
+
+  const rule = (r: Record<string, unknown>) => ({ rules: [{ name: "r", ...r }] });
+  const bad: [unknown, string, RegExp][] = [
+    [{ default: "Deny" }, "default", /expected "allow" or "deny", received "Deny"/],
+    [{ rules: {} }, "rules", /expected a list of authorization rules, received a mapping/],
+    [{ rules: [{ identities: ["*"] }] }, "rules[0].name", /missing required key/],
+    [{ rules: [{ name: "bad name", identities: ["*"] }] }, "rules[0].name", /expected a rule name/],
+    [rule({ identities: ["spiffe://x/ns/*/sa/y"] }), "rules[0].identities[0]", /expected an identity: .*received "spiffe:\/\/x\/ns\/\*\/sa\/y" \("\*" may only stand alone/],
+    [rule({ identities: ["spiffe://Example.org/*"] }), "rules[0].identities[0]", /lower-case/],
+    [rule({ identities: ["spiffe://example.org"] }), "rules[0].identities[0]", /always has a path/],
+    [rule({ identities: [] }), "rules[0].identities", /at least one item/],
+    [rule({ identities: "*" }), "rules[0].identities", /expected a list of identities, received "\*"/],
+    [rule({ unauthenticated: true, networks: [{ cidr: "10.0.0.0/33" }] }), "rules[0].networks[0].cidr", /prefix length must be 0\.\.32/],
+    [rule({ unauthenticated: true, networks: [{ cidr: "10.1.2.3/8" }] }), "rules[0].networks[0].cidr", /host bits are set; the network is 10\.0\.0\.0\/8/],
+    [rule({ unauthenticated: true, networks: [{ cidr: "10.0.0.0/8", except: ["10.0.0.0/24", "11.0.0.0/8"] }] }), "rules[0].networks[0].except[1]", /"11\.0\.0\.0\/8" is not inside the network "10\.0\.0\.0\/8"/],
+    [rule({ unauthenticated: true, networks: [{ cidr: "10.0.0.0/8", except: ["nope"] }] }), "rules[0].networks[0].except[0]", /expected a CIDR/],
+    [rule({ unauthenticated: true, networks: [{ cidr: "10.0.0.0/8", exclude: [] }] }), "rules[0].networks[0].exclude", /unknown key "exclude"/],
+    [rule({ unauthenticated: true, networks: [] }), "rules[0].networks", /at least one item/],
+    [rule({ unauthenticated: true, networks: ["10.0.0.0/8"] }), "rules[0].networks[0]", /expected a network \(a mapping\)/],
+    [rule({ unauthenticated: "yes" }), "rules[0].unauthenticated", /expected true or false, received "yes"/],
+    [rule({ identities: ["*"], unauthenticated: true }), "rules[0].unauthenticated", /exclude each other/],
+    [rule({}), "rules[0]", /expected identities .* or unauthenticated: true .*, received neither/],
+    [rule({ networks: [{ cidr: "10.0.0.0/8" }] }), "rules[0]", /received neither/],
+    [rule({ unauthenticated: false }), "rules[0]", /received neither/],
+    [rule({ identity: ["*"] }), "rules[0].identity", /unknown key "identity" \(expected one of: name, identities, networks, unauthenticated\)/],
+    [{ rules: [{ name: "a", identities: ["*"] }, { name: "b", identities: ["*"] }, { name: "a", unauthenticated: true }] }, "rules[2].name", /rule name "a" is used twice \(also rules\[0\]\)/],
+    [{ rule: [] }, "rule", /did you mean "rules"\?/],
+  ];
+  for (const [input, path, message] of bad) {
+    it(`reports ${path}: ${message.source.slice(0, 60)}`, () => issueAt(issues(Authorization, input), path, message));
+  }
+
+  it("reports problems in several rules at once", () => {
+    const list = issues(Authorization, {
+      rules: [
+        { name: "a", identities: ["bad"] },
+        { name: "a", unauthenticated: true, networks: [{ cidr: "x" }] },
+      ],
+    });
+    assert.deepEqual(list.map((i) => i.path).sort(), ["rules[0].identities[0]", "rules[1].name", "rules[1].networks[0].cidr"]);
+  });
+});
+
+describe("SpiffeIdString, TrustDomain and MeshedEndpoint", () => {
+  it("SpiffeIdString: a workload's SPIFFE ID", () => {
+    assert.equal(ok(SpiffeIdString, "spiffe://example.org/ns/default/sa/web"), "spiffe://example.org/ns/default/sa/web");
+    issueAt(issues(SpiffeIdString, "spiffe://example.org"), "", /received "spiffe:\/\/example.org" \(a workload's SPIFFE ID has a path/);
+    issueAt(issues(SpiffeIdString, "spiffe://example.org/ns/"), "", /may not end with "\/"/);
+    issueAt(issues(SpiffeIdString, "https://example.org/x"), "", /^expected a SPIFFE ID such as "spiffe:\/\/example.org\/ns\/default\/sa\/web", received "https:\/\/example.org\/x" \(the scheme must be "spiffe"/);
+    issueAt(issues(SpiffeIdString, 1), "", /received 1$/);
+  });
+
+  it("TrustDomain", () => {
+    assert.equal(ok(TrustDomain, "cluster.local"), "cluster.local");
+    issueAt(issues(TrustDomain, ""), "", /trust domain is missing/);
+  });
+
+  it("MeshedEndpoint: host:port, or a mapping with an optional identity", () => {
+    assert.deepEqual(ok(MeshedEndpoint, "10.0.0.1:8080"), { host: "10.0.0.1", port: 8080 });
+    assert.deepEqual(ok(MeshedEndpoint, { host: "web", port: 80 }), { host: "web", port: 80 });
+    assert.deepEqual(ok(MeshedEndpoint, { host: "web", port: 80, weight: 3, identity: "spiffe://example.org/ns/default/sa/web" }), {
+      host: "web",
+      port: 80,
+      weight: 3,
+      identity: "spiffe://example.org/ns/default/sa/web",
+    });
+    issueAt(issues(MeshedEndpoint, { host: "web", port: 80, identity: "spiffe://example.org/" }), "identity", /expected a SPIFFE ID .*may not end with "\/"/);
+    issueAt(issues(MeshedEndpoint, { host: "web", port: 0, identity: "spiffe://td/x" }), "port", /expected a port/);
+    issueAt(issues(MeshedEndpoint, { host: "web", port: 1, idenity: "x" }), "idenity", /did you mean "identity"\?/);
+    issueAt(issues(MeshedEndpoint, 5), "", /expected an address "host:port"/);
+  });
+});
