@@ -49,12 +49,8 @@
 set -euo pipefail
 { # one brace group: parsed whole before it runs (safe to edit during a run)
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-HOME_DIR="${MESHLET_BENCH_HOME:-$HOME/.cache/meshlet-bench}"
-if [ -z "${MESHLET_BENCH_HOME:-}" ] && [ "$(id -u)" = 0 ] && command -v runuser >/dev/null \
-   && ! runuser -u nobody -- test -x "$HOME" 2>/dev/null; then
-  HOME_DIR=/var/tmp/meshlet-bench   # see bench/run.sh: the backend's nginx workers (nobody) must read www/
-fi
-HARNESS="$HOME_DIR/run.sh"
+. "$REPO/bench/lib.sh"
+bench_home
 
 RUNTIMES="node,bun,deno"; VARIANTS="a,b,c"; REPS=5; DURATION=10
 ROUTES=100; ENDPOINTS=50; SERVICES=10; FOUNDATION=2ef6462; OUT=""; PROFILE=0
@@ -83,49 +79,21 @@ die() { log "ERROR: $*"; exit 1; }
 want() { case ",$RUNTIMES," in *",$1,"*) return 0 ;; esac; return 1; }
 wantv() { case ",$VARIANTS," in *",$1,"*) return 0 ;; esac; return 1; }
 
-# ---- the shared harness (one-time setup), as bench/run.sh does it
-if [ ! -f "$HARNESS" ]; then
-  SHARED="${SHARED_BENCH:-}"
-  if [ -z "$SHARED" ]; then
-    for d in "$REPO/../shared/bench" /work/shared/bench; do [ -f "$d/setup.sh" ] && { SHARED=$d; break; }; done
-  fi
-  [ -n "$SHARED" ] && [ -f "$SHARED/setup.sh" ] || die "harness not found: set SHARED_BENCH to the shared bench folder"
-  log "setting up the harness from $SHARED"
-  MESHLET_BENCH_HOME="$HOME_DIR" bash "$SHARED/setup.sh" >&2
-fi
-[ -f "$HARNESS" ] || die "$HARNESS missing after setup"
+ensure_harness
 
 [ -n "$OUT" ] || OUT="$HOME_DIR/results/routing-$(date +%Y%m%d-%H%M%S)"
 mkdir -p "$OUT"; OUT="$(cd "$OUT" && pwd)"
 T0=$SECONDS
 
-# ---- runtimes (the measured PID must be the runtime itself: resolve npm shims to the ELF binaries)
-real_bin() {
-  local c r
-  for c in "$@"; do
-    [ -e "$c" ] || continue
-    r="$(readlink -f "$c")"
-    [ -x "$r" ] && head -c 4 "$r" 2>/dev/null | grep -q 'ELF' && { echo "$r"; return 0; }
-  done
-  return 1
-}
+# ---- runtimes
 NM="$REPO/node_modules"
 [ -d "$NM" ] || die "no node_modules in $REPO (npm ci)"
-BUN="" DENO=""
-want bun && { BUN="$(real_bin "$NM/.bin/bun" "$NM/bun/bin/bun.exe" "$NM/bun/bin/bun" "$NM"/@oven/bun-linux-x64*/bin/bun \
-  "$(command -v bun || true)")" || die "no Bun binary"; }
-want deno && { DENO="$(real_bin "$NM/.bin/deno" "$NM/deno/deno" "$NM"/@deno/linux-x64*/deno "$(command -v deno || true)")" \
-  || die "no Deno binary"; }
+find_runtimes
 
 # ---- snapshots of the code under test
 SRC="$OUT/src"; SRCF="$OUT/src-foundation"
 log "snapshot of the working tree -> $SRC"
-rm -rf "$SRC"; mkdir -p "$SRC"
-for f in core adapters proto package.json deno.json tsconfig.json tsconfig.build.json tsup.config.ts; do
-  [ -e "$REPO/$f" ] && cp -r "$REPO/$f" "$SRC/"
-done
-ln -s "$NM" "$SRC/node_modules"
-( cd "$REPO" && { git rev-parse HEAD; git status --short -- core adapters proto; } ) > "$SRC/GIT_STATE" 2>/dev/null || true
+snapshot_src "$SRC"
 if wantv a || wantv f; then
   log "snapshot of $FOUNDATION -> $SRCF"
   rm -rf "$SRCF"; mkdir -p "$SRCF"

@@ -25,14 +25,8 @@ set -euo pipefail
 # (long) run cannot break the run.
 {
 REPO="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-HOME_DIR="${MESHLET_BENCH_HOME:-$HOME/.cache/meshlet-bench}"
-# The backend nginx runs as root with workers as "nobody", which must read the harness's www/16k: as root with a
-# private $HOME (/root is 0700), the default copy would serve 403 for /16k. Use a world-traversable place then.
-if [ -z "${MESHLET_BENCH_HOME:-}" ] && [ "$(id -u)" = 0 ] && command -v runuser >/dev/null \
-   && ! runuser -u nobody -- test -x "$HOME" 2>/dev/null; then
-  HOME_DIR=/var/tmp/meshlet-bench
-fi
-HARNESS="$HOME_DIR/run.sh"
+. "$REPO/bench/lib.sh"
+bench_home
 
 RUNTIMES="node,bun,deno"; SNAPSHOT=1; BUILD=1; OUT=""
 declare -a PASS=()
@@ -55,17 +49,8 @@ done
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { log "ERROR: $*"; exit 1; }
 
-# ---- the harness (one-time setup: apt tools + a writable copy) ------------------------------------------
-if [ ! -x "$HARNESS" ] && [ ! -f "$HARNESS" ]; then
-  SHARED="${SHARED_BENCH:-}"
-  if [ -z "$SHARED" ]; then
-    for d in "$REPO/../shared/bench" /work/shared/bench; do [ -f "$d/setup.sh" ] && { SHARED=$d; break; }; done
-  fi
-  [ -n "$SHARED" ] && [ -f "$SHARED/setup.sh" ] || die "harness not found: set SHARED_BENCH to the shared bench folder"
-  log "setting up the harness from $SHARED"
-  MESHLET_BENCH_HOME="$HOME_DIR" bash "$SHARED/setup.sh" >&2
-fi
-[ -f "$HARNESS" ] || die "$HARNESS missing after setup"
+# ---- the harness (one-time setup: apt tools + a writable copy)
+ensure_harness
 if [ "$(id -u)" = 0 ] && command -v runuser >/dev/null && ! runuser -u nobody -- test -r "$HOME_DIR/www/16k" 2>/dev/null; then
   log "WARN: nginx workers (user nobody) cannot read $HOME_DIR/www/16k: /16k will fail; set MESHLET_BENCH_HOME"
 fi
@@ -76,29 +61,9 @@ mkdir -p "$OUT"
 OUT="$(cd "$OUT" && pwd)"
 
 # ---- runtimes -----------------------------------------------------------------------------------------
-# The measured PID must be the proxy itself, so resolve npm shims (node wrappers) to the real binaries.
-real_bin() { # name candidates... -> first ELF executable
-  local name=$1 c r; shift
-  for c in "$@"; do
-    [ -e "$c" ] || continue
-    r="$(readlink -f "$c")"
-    [ -x "$r" ] && head -c 4 "$r" 2>/dev/null | grep -q 'ELF' && { echo "$r"; return 0; }
-  done
-  return 1
-}
 want() { case ",$RUNTIMES," in *",$1,"*) return 0 ;; esac; return 1; }
-
 NM="$REPO/node_modules"
-BUN="" DENO=""
-if want bun; then
-  BUN="$(real_bin bun "$NM/.bin/bun" "$NM/bun/bin/bun.exe" "$NM/bun/bin/bun" \
-          "$NM"/@oven/bun-linux-x64*/bin/bun "$(command -v bun || true)")" \
-    || die "no Bun binary (npm install, or --runtimes without bun)"
-fi
-if want deno; then
-  DENO="$(real_bin deno "$NM/.bin/deno" "$NM/deno/deno" "$NM"/@deno/linux-x64*/deno "$(command -v deno || true)")" \
-    || die "no Deno binary (npm install, or --runtimes without deno)"
-fi
+find_runtimes
 
 # ---- the code under test ------------------------------------------------------------------------------
 stale_dist() { # dist/node/main.js missing or older than a source file under $1
@@ -108,12 +73,7 @@ stale_dist() { # dist/node/main.js missing or older than a source file under $1
 if [ $SNAPSHOT = 1 ]; then
   SRC="$OUT/src"
   log "snapshot of the sources -> $SRC"
-  rm -rf "$SRC"; mkdir -p "$SRC"
-  for f in core adapters proto package.json deno.json tsconfig.json tsconfig.build.json tsup.config.ts; do
-    [ -e "$REPO/$f" ] && cp -r "$REPO/$f" "$SRC/"
-  done
-  ln -s "$NM" "$SRC/node_modules"
-  ( cd "$REPO" && { git rev-parse HEAD; git status --short -- core adapters proto; } ) > "$SRC/GIT_STATE" 2>/dev/null || true
+  snapshot_src "$SRC"
   if [ $BUILD = 1 ]; then
     log "building the Node bundle in the snapshot (tsup)"
     ( cd "$SRC" && "$NM/.bin/tsup" --silent >"$OUT/build.log" 2>&1 ) || { cat "$OUT/build.log" >&2; die "tsup build failed"; }
