@@ -109,13 +109,15 @@ describe(`grpc [${h.runtime}]`, { timeout: 180_000 }, () => {
         ],
         overrides: {
           accessLog: { enabled: false },
-          routes: [
+          // A GRPCRoute: UnaryCall gets retries (on UNAVAILABLE, the default grpcCodes); other methods take the
+          // service's default route, without retries.
+          grpcRoutes: [
             {
               name: "grpc-retry",
               parentRefs: [{ name: "grpc-svc" }],
               rules: [
                 {
-                  matches: [{ path: { type: "PathPrefix", value: "/grpc.testing.TestService/UnaryCall" } }],
+                  matches: [{ method: { service: "grpc.testing.TestService", method: "UnaryCall" } }],
                   retry: { attempts: 2, backoff: { base: "1ms", max: "5ms" } },
                 },
               ],
