@@ -11,6 +11,7 @@ import type { Frame, Http2Error } from "./frames/types.ts";
 import { encodeGoaway, encodeHeaders } from "./frames/writer.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack/mod.ts";
 import { Http2ConnectionError, type Http2ConnectionHandlers, type Http2Options } from "./connection-types.ts";
+import { ClosedIds } from "./closed-ids.ts";
 import { InboundWindow } from "./flow-window.ts";
 import { Bucket, type Http2Limits, resolveLimits } from "./limits.ts";
 import { appendOutgoing } from "./message-checks.ts";
@@ -53,7 +54,7 @@ export abstract class ConnectionCore implements SchedulerHost {
   protected readonly acks: Bucket;
 
   protected readonly streams = new Map<number, Http2Stream>();
-  protected readonly closedIds = new Map<number, number>();
+  protected readonly closedIds = new ClosedIds(REMEMBER_CLOSED);
   protected nextStreamId: number;
   protected lastPeerStreamId = 0;
   protected localActive = 0;

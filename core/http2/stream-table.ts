@@ -7,7 +7,7 @@ import { ErrorCode } from "./frames/constants.ts";
 import { encodeRstStream, encodeWindowUpdate } from "./frames/writer.ts";
 import { HpackError } from "./hpack/mod.ts";
 import { Http2ConnectionError } from "./connection-types.ts";
-import { CLOSED_BY_US, CLOSED_ENDED, ConnectionCore, REMEMBER_CLOSED } from "./core.ts";
+import { CLOSED_BY_US, CLOSED_ENDED, ConnectionCore } from "./core.ts";
 import { type Http2Stream, STREAM_HIGH_WATER, type StreamHost } from "./stream.ts";
 
 /** decodeBlock's answer for a list over our SETTINGS_MAX_HEADER_LIST_SIZE. */
@@ -210,7 +210,6 @@ export abstract class StreamTable extends ConnectionCore implements StreamHost {
     s.closed = true;
     this.streams.delete(s.id);
     this.closedIds.set(s.id, reason);
-    if (this.closedIds.size > REMEMBER_CLOSED) this.closedIds.delete(this.closedIds.keys().next().value!);
     if (s.remote) this.remoteActive--;
     else {
       this.localActive--;
