@@ -8,7 +8,7 @@
 // several dirs pool their runs, e.g. a second run that adds reps)
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { median, num } from "./stats.mjs";
+import { median, num, runQuality } from "./stats.mjs";
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {
@@ -30,20 +30,7 @@ const meta = existsSync(join(dir, "meta.txt")) ? readFileSync(join(dir, "meta.tx
 const metaLine = (k) => (meta.split("\n").find((l) => l.startsWith(k + ":")) || "").slice(k.length + 1).trim();
 const fmax = Number(metaLine("foreign-max") || 5);
 
-const minOf = (k) => Math.min(...rows.map((r) => num(r[k])).filter((x) => x > 0));
-const bestLoad = minOf("speed_probe_load_cpu_us");
-const bestProxy = minOf("speed_probe_proxy_cpu_us");
-const noisy = (r) => Math.max(num(r.foreign_cpu_pct) ?? 0, num(r.unattributed_cpu_pct) ?? 0) > fmax;
-const slow = (r) =>
-  (num(r.speed_probe_load_cpu_us) ?? 0) > 1.2 * bestLoad || (num(r.speed_probe_proxy_cpu_us) ?? 0) > 1.2 * bestProxy;
-function usable(all) {
-  const rs = all.filter((r) => r.rps !== "FAILED");
-  const clean = rs.filter((r) => !noisy(r) && !slow(r));
-  if (clean.length) return { rs: clean, note: clean.length < rs.length ? `${rs.length - clean.length} dropped` : "" };
-  const quiet = rs.filter((r) => !noisy(r));
-  if (quiet.length) return { rs: quiet, note: "slow host" };
-  return { rs, note: rs.length ? "all noisy" : "" };
-}
+const { usable } = runQuality(rows, fmax);
 const med = (rs, k) => median(rs.map((r) => num(r[k])).filter((x) => x !== null));
 
 const sets = new Map();

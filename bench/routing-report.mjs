@@ -10,7 +10,7 @@
 // Usage: node bench/routing-report.mjs RUNDIR [MORE_RUNDIRS...]   (several dirs pool their runs)
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
-import { median, num } from "./stats.mjs";
+import { disturbance, median, num, runQuality } from "./stats.mjs";
 
 const dirs = process.argv.slice(2);
 if (dirs.length === 0) {
@@ -33,27 +33,11 @@ const meta = read(dirs[0], "meta.txt");
 const metaLine = (k) => (meta.split("\n").find((l) => l.startsWith(k + ":")) || "").slice(k.length + 1).trim();
 const fmax = Number(metaLine("foreign-max") || 5);
 
-const minOf = (k) => Math.min(...rows.map((r) => num(r[k])).filter((x) => x > 0));
-const bestLoad = minOf("speed_probe_load_cpu_us");
-const bestProxy = minOf("speed_probe_proxy_cpu_us");
-const disturbance = (r) => Math.max(num(r.foreign_cpu_pct) ?? 0, num(r.unattributed_cpu_pct) ?? 0);
 // A run is disturbed when it is more than foreign-max above its runtime's usual level: Node's runs always show
 // ~5-8 % of a CPU "unattributed" (machine busy time outside every task, on a quiet machine too), which the
 // harness's absolute threshold would count as noise in every Node run.
 const rtOf = (r) => /-(node|bun|deno)$/.exec(r.name)?.[1] ?? "";
-const baseline = {};
-for (const rt of ["node", "bun", "deno"]) baseline[rt] = median(rows.filter((r) => rtOf(r) === rt && r.rps !== "FAILED").map(disturbance)) ?? 0;
-const noisy = (r) => disturbance(r) - (baseline[rtOf(r)] ?? 0) > fmax;
-const slow = (r) =>
-  (num(r.speed_probe_load_cpu_us) ?? 0) > 1.2 * bestLoad || (num(r.speed_probe_proxy_cpu_us) ?? 0) > 1.2 * bestProxy;
-function usable(all) {
-  const rs = all.filter((r) => r.rps !== "FAILED");
-  const clean = rs.filter((r) => !noisy(r) && !slow(r));
-  if (clean.length) return { rs: clean, note: clean.length < rs.length ? `${rs.length - clean.length} dropped` : "" };
-  const quiet = rs.filter((r) => !noisy(r));
-  if (quiet.length) return { rs: quiet, note: "slow host" };
-  return { rs, note: rs.length ? "all noisy" : "" };
-}
+const { baseline, usable } = runQuality(rows, fmax, rtOf);
 
 const VARIANTS = {
   a: "foundation (2ef6462), 1 service, 2 endpoints",
