@@ -7,7 +7,7 @@
 import * as v from "valibot";
 import type { HttpPathMatch, HttpRouteMatch } from "../routing/types.ts";
 import { isObj, list, nonEmptyList, picklist, strict } from "./kit.ts";
-import { BackendRef, Fault, Filter, HeaderMatch, objectName, ParentRef, RateLimit, Retry, Timeouts } from "./routes-schema.ts";
+import { BackendRef, Fault, Filter, HeaderMatch, objectName, ParentRef, RateLimit, Retry, Timeouts, toRouteConfig } from "./routes-schema.ts";
 import type { RouteConfig } from "./types.ts";
 import { parseRouteHostname } from "./values.ts";
 import { fromParser } from "./kit.ts";
@@ -79,21 +79,8 @@ export function grpcPathMatch(m: { type: "Exact" | "RegularExpression"; service?
 
 /** The HTTPRoute a GRPCRoute compiles to (createdAt after every HTTPRoute: `index` counts on from them). */
 export function grpcToRouteConfig(r: v.InferOutput<typeof GrpcRoute>, index: number): RouteConfig {
-  return {
-    name: r.name,
-    parentRefs: r.parentRefs.map((p) => p.name),
-    hostnames: r.hostnames,
-    rules: r.rules.map((rule) => ({
-      ...(rule.matches !== undefined ? { matches: rule.matches.map(toHttpMatch) } : {}),
-      ...(rule.filters !== undefined ? { filters: rule.filters } : {}),
-      backendRefs: rule.backendRefs.map((b) => ({ name: b.name, weight: b.weight })),
-      timeouts: rule.timeouts,
-      retry: rule.retry ?? null,
-      fault: rule.fault ?? null,
-      rateLimit: rule.rateLimit ?? null,
-    })),
-    createdAt: index,
-  };
+  const rules = r.rules.map(({ matches, ...rule }) => (matches === undefined ? rule : { ...rule, matches: matches.map(toHttpMatch) }));
+  return toRouteConfig({ ...r, rules }, index);
 }
 
 function toHttpMatch(m: v.InferOutput<typeof GrpcMatch>): HttpRouteMatch {
