@@ -42,18 +42,6 @@ export function joinCookies(headers: HeaderList): HeaderList {
   return out;
 }
 
-/** The value of `host` in a field list (any case), and the list without it. */
-export function takeHost(headers: HeaderList): { host: string | undefined; rest: HeaderList } {
-  let host: string | undefined;
-  const rest: HeaderList = [];
-  for (let i = 0; i < headers.length; i += 2) {
-    const n = headers[i]!;
-    if (n.length === 4 && n.toLowerCase() === "host") host ??= headers[i + 1]!;
-    else rest.push(n, headers[i + 1]!);
-  }
-  return { host, rest };
-}
-
 function hasUpper(s: string): boolean {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);

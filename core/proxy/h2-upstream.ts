@@ -2,13 +2,14 @@
 
 import { MeshletError } from "../errors.ts";
 import { ErrorCode, errorCodeName } from "../http2/frames/constants.ts";
-import type { Http2Connection, Http2Stream } from "../http2/connection.ts";
+import type { Http2Connection, Http2ResponseHead, Http2Stream, Http2StreamHandlers } from "../http2/connection.ts";
+import { getHeader } from "../http1/headers.ts";
 import type { HeaderList } from "../http1/types.ts";
-import { takeHost, toH2Fields } from "./h2-fields.ts";
+import { toH2Fields } from "./h2-fields.ts";
 import type { ResponseSink, UpstreamHead, UpstreamTry } from "./message.ts";
 import type { Endpoint } from "./routes.ts";
 
-export class H2StreamTry implements UpstreamTry {
+export class H2StreamTry implements UpstreamTry, Http2StreamHandlers {
   /** A stream the server refused (REFUSED_STREAM, or above a GOAWAY's last stream) was not processed: safe to retry. */
   uses = 0;
   private stream: Http2Stream | null = null;
@@ -24,39 +25,53 @@ export class H2StreamTry implements UpstreamTry {
 
   begin(head: UpstreamHead, sink: ResponseSink): void {
     this.sink = sink;
-    const { host, rest } = takeHost(head.headers);
     const endStream = head.body === "none";
     this.requestEnded = endStream;
+    // toH2Fields drops `host`, which becomes :authority.
+    const authority = getHeader(head.headers, "host") ?? this.endpoint.key;
     this.stream = this.h2.request(
-      { method: head.method, scheme: "http", authority: host ?? this.endpoint.key, path: head.target, headers: toH2Fields(rest, head.teTrailers) },
+      { method: head.method, scheme: "http", authority, path: head.target, headers: toH2Fields(head.headers, head.teTrailers) },
       endStream,
-      {
-        informational: (status, headers) => {
-          this.sink?.onResponseHead({ status, reason: "", headers, body: "none", contentLength: 0 });
-        },
-        head: (h) => {
-          this.responseStarted = true;
-          this.sink?.onResponseHead({
-            status: h.status, reason: "", headers: h.headers,
-            body: h.endStream ? "none" : h.contentLength >= 0 ? "length" : "stream",
-            contentLength: h.contentLength < 0 ? 0 : h.contentLength,
-          });
-        },
-        data: (chunk) => this.sink?.onResponseBody(chunk),
-        end: (trailers) => {
-          const sink = this.sink;
-          this.sink = null;
-          sink?.onResponseEnd(trailers);
-        },
-        reset: (code, byPeer) => this.onReset(code, byPeer),
-        drain: () => {
-          const fn = this.drainFn;
-          this.drainFn = null;
-          fn?.();
-        },
-      },
+      this,
     );
   }
+
+  // ---- the stream's handlers (this object is the Http2StreamHandlers: no closures per request)
+
+  informational(status: number, headers: HeaderList): void {
+    this.sink?.onResponseHead({ status, reason: "", headers, body: "none", contentLength: 0 });
+  }
+
+  head(h: Http2ResponseHead): void {
+    this.responseStarted = true;
+    this.sink?.onResponseHead({
+      status: h.status, reason: "", headers: h.headers,
+      body: h.endStream ? "none" : h.contentLength >= 0 ? "length" : "stream",
+      contentLength: h.contentLength < 0 ? 0 : h.contentLength,
+    });
+  }
+
+  data(chunk: Uint8Array): void {
+    this.sink?.onResponseBody(chunk);
+  }
+
+  end(trailers: HeaderList | null): void {
+    const sink = this.sink;
+    this.sink = null;
+    sink?.onResponseEnd(trailers);
+  }
+
+  reset(code: number, byPeer: boolean): void {
+    this.onReset(code, byPeer);
+  }
+
+  drain(): void {
+    const fn = this.drainFn;
+    this.drainFn = null;
+    fn?.();
+  }
+
+  // ---- the exchange's side
 
   sendBody(chunk: Uint8Array): boolean {
     return this.stream === null ? true : this.stream.write(chunk);

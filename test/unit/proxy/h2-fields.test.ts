@@ -1,7 +1,7 @@
 // Header translation between HTTP/1 field lists and HTTP/2 (RFC 9113 §8.2).
 import assert from "node:assert/strict";
 import { test } from "node:test";
-import { joinCookies, takeHost, toH2Fields } from "../../../core/proxy/h2-fields.ts";
+import { joinCookies, toH2Fields } from "../../../core/proxy/h2-fields.ts";
 
 test("toH2Fields lower-cases names and drops connection-specific fields, host and TE", () => {
   const h1 = ["Content-Type", "text/plain", "Connection", "keep-alive", "Keep-Alive", "timeout=5", "X-Custom", "A",
@@ -16,9 +16,4 @@ test("joinCookies joins HTTP/2 cookie crumbs with '; ' at the first one's place"
   assert.deepEqual(joinCookies(["cookie", "a=1", "x", "y", "cookie", "b=2", "cookie", "c=3"]), ["cookie", "a=1; b=2; c=3", "x", "y"]);
   const one = ["cookie", "a=1", "x", "y"];
   assert.equal(joinCookies(one), one, "a single cookie field is left as it is (no copy)");
-});
-
-test("takeHost finds Host in any case and returns the rest", () => {
-  assert.deepEqual(takeHost(["x", "1", "HOST", "web:80", "y", "2"]), { host: "web:80", rest: ["x", "1", "y", "2"] });
-  assert.deepEqual(takeHost(["x", "1"]), { host: undefined, rest: ["x", "1"] });
 });
