@@ -233,19 +233,8 @@ WC="node $S/write-config.mjs {LISTEN} {UPSTREAMS_H2} $CFG $WC_ARGS"
 declare -a PROXIES=()
 for rt in node bun deno; do
   want "$rt" || continue
-  pf=""; pd="$OUT/prof/meshlet-$rt"
-  if [ $PROFILE = 1 ]; then
-    mkdir -p "$pd"
-    case "$rt" in
-      node|bun) pf="--cpu-prof --cpu-prof-dir=$pd " ;;
-      deno) pf="--v8-flags=--prof,--logfile=$pd/v8.log,--no-logfile-per-isolate " ;;
-    esac
-  fi
-  case "$rt" in
-    node) run="exec node ${pf}dist/node/main.js proxy -c $CFG --no-access-log" ;;
-    bun)  run="exec $BUN ${pf}adapters/bun/main.ts proxy -c $CFG --no-access-log" ;;
-    deno) run="exec $DENO run -A ${pf}adapters/deno/main.ts proxy -c $CFG --no-access-log" ;;
-  esac
+  pd=""; [ $PROFILE = 1 ] && pd="$OUT/prof/meshlet-$rt"
+  run="$(proxy_cmd "$rt" "$CFG" "$pd")"
   PROXIES+=(--proxy-h2 "meshlet-$rt=cd $SRC && $WC && $run")
 done
 [ ${#PROXIES[@]} -gt 0 ] || die "no runtime to measure (--runtimes)"

@@ -62,3 +62,21 @@ snapshot_src() {
   ln -s "$NM" "$dest/node_modules"
   ( cd "$REPO" && { git rev-parse HEAD; git status --short -- core adapters proto; } ) > "$dest/GIT_STATE" 2>/dev/null || true
 }
+
+# The command that execs meshlet on runtime $1 with config $2 (in the snapshot's directory); with a profile
+# directory $3 the runtime writes CPU profiles there (Node/Bun --cpu-prof, Deno V8's --prof log).
+proxy_cmd() {
+  local rt=$1 cfg=$2 pd=${3:-} pf=""
+  if [ -n "$pd" ]; then
+    mkdir -p "$pd"
+    case "$rt" in
+      node|bun) pf="--cpu-prof --cpu-prof-dir=$pd " ;;
+      deno) pf="--v8-flags=--prof,--logfile=$pd/v8.log,--no-logfile-per-isolate " ;;
+    esac
+  fi
+  case "$rt" in
+    node) echo "exec node ${pf}dist/node/main.js proxy -c $cfg --no-access-log" ;;
+    bun)  echo "exec $BUN ${pf}adapters/bun/main.ts proxy -c $cfg --no-access-log" ;;
+    deno) echo "exec $DENO run -A ${pf}adapters/deno/main.ts proxy -c $cfg --no-access-log" ;;
+  esac
+}

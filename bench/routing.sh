@@ -157,19 +157,8 @@ add() { # variant runtime srcdir writer-command endpoint-check(0|1)
     f) name=f-foundation-${ENDPOINTS}ep ;; g) name=g-single-${ENDPOINTS}ep-rr ;; esac
   cfgdir="cfg-$v"
   local cfg="{RUNDIR}/$cfgdir/meshlet.json"
-  local pf="" pd="$OUT/prof/$name-$rt"
-  if [ $PROFILE = 1 ]; then
-    mkdir -p "$pd"
-    case "$rt" in
-      node|bun) pf="--cpu-prof --cpu-prof-dir=$pd " ;;
-      deno) pf="--v8-flags=--prof,--logfile=$pd/v8.log,--no-logfile-per-isolate " ;;
-    esac
-  fi
-  case "$rt" in
-    node) run="exec node ${pf}dist/node/main.js proxy -c $cfg --no-access-log" ;;
-    bun)  run="exec $BUN ${pf}adapters/bun/main.ts proxy -c $cfg --no-access-log" ;;
-    deno) run="exec $DENO run -A ${pf}adapters/deno/main.ts proxy -c $cfg --no-access-log" ;;
-  esac
+  local pd=""; [ $PROFILE = 1 ] && pd="$OUT/prof/$name-$rt"
+  run="$(proxy_cmd "$rt" "$cfg" "$pd")"
   [ "$chk" = 1 ] && pre="${EPCHECK//CFGDIR/$cfgdir} && "
   PROXIES+=(--proxy "$name-$rt=cd $dir && ${wc//OUTFILE/$cfg} && $pre$run")
 }
