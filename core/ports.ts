@@ -95,6 +95,12 @@ export interface TlsClientConfig {
   /** PEM client certificate and key (mTLS). */
   cert?: string;
   key?: string;
+  /**
+   * Whether the server certificate must name `servername` (a DNS SAN), default true. False still verifies the
+   * chain against `ca` but not the name: meshed peers are checked by their SPIFFE ID (the URI SAN) instead, which
+   * the caller reads from TlsInfo.peerCertificate.
+   */
+  verifyServerName?: boolean;
 }
 
 export interface Tls {

@@ -3,11 +3,12 @@
 // of routes-schema.ts (strict mappings, every bad field reported at its own path, what was expected and received).
 //
 //   identity:
-//     trustDomain: example.org             # a SPIFFE trust domain
+//     id: spiffe://example.org/ns/default/sa/web   # the proxy's own SPIFFE ID
 //     trustAnchorsFile: /etc/mesh/ca.pem   # PEM trust anchors for peers' certificates
-//     certFile: /etc/mesh/cert.pem         # a static certificate and its key (both or neither) ...
+//     certFile: /etc/mesh/cert.pem         # a certificate and its key from files (both or neither) ...
 //     keyFile: /etc/mesh/key.pem
-//     keyOutFile: /run/mesh/key.pem        # ... or, without them, where to write the generated key (only if set)
+//     issuer: {certFile: ca.pem, keyFile: ca.key, lifetime: 24h}  # ... or a CA that certifies a generated key
+//     keyOutFile: /run/mesh/key.pem        # with issuer: where to write the generated key (only if set)
 //   authorization:
 //     default: deny                        # "allow" (default) or "deny" when no rule matches
 //     rules:
@@ -20,7 +21,7 @@
 import * as v from "valibot";
 import { exceptWithin, parseCidr, parseIdentityPattern, type AuthzPolicy, type AuthzRule } from "../identity/authz.ts";
 import { parseSpiffeId, parseTrustDomain } from "../identity/spiffe.ts";
-import { Bool, fromParser, int, isObj, keyPath, list, never, nonEmptyList, picklist, strict, type Obj } from "./kit.ts";
+import { Bool, duration, fromParser, int, isObj, keyPath, list, never, nonEmptyList, picklist, strict, type Obj } from "./kit.ts";
 import { objectName } from "./routes-schema.ts";
 import type { EndpointConfig } from "./types.ts";
 import { addressExpected, describe, parseAddressString, parseHost, parsePort, type ValueResult } from "./values.ts";
@@ -68,23 +69,49 @@ const IdentityPattern = fromParser((input): ValueResult<string> => {
 
 // ---- identity ------------------------------------------------------------------------------------------
 
+/** A CA that certifies the proxy's own key (development and tests; the control plane's CA replaces it later). */
+export interface IdentityIssuerConfig {
+  /** PEM certificate of the signing CA (it must chain to the trust anchors, or be one). */
+  certFile: string;
+  /** PEM PKCS#8 key of the signing CA. */
+  keyFile: string;
+  /** Lifetime of the certificates it issues; renewal comes at 70 % of it (at least 10 s after the last one). */
+  lifetimeMs: number;
+}
+
 export interface IdentityConfig {
-  trustDomain: string;
-  /** A static certificate (PEM, leaf first) and its key; both or neither. */
+  /** The proxy's own SPIFFE ID ("spiffe://example.org/ns/default/sa/web"). */
+  id: string;
+  /** PEM trust anchors for peers' certificates (clients and meshed endpoints). */
+  trustAnchorsFile: string;
+  /** A certificate (PEM, leaf first) and its key from files, re-read when they change; both or neither. */
   certFile?: string;
   keyFile?: string;
-  trustAnchorsFile: string;
-  /** Without certFile/keyFile meshlet generates its key; it is written here only when this is set. */
+  /** Instead of certFile/keyFile: the key is generated in memory and this CA certifies it, renewed at 70 %. */
+  issuer?: IdentityIssuerConfig;
+  /** With issuer: where to write the generated key (it stays in memory otherwise). */
   keyOutFile?: string;
 }
+
+const DEFAULT_ISSUED_LIFETIME_MS = 24 * 60 * 60 * 1000;
+
+const Issuer = strict(
+  {
+    certFile: FilePath,
+    keyFile: FilePath,
+    lifetime: v.optional(duration(1000), DEFAULT_ISSUED_LIFETIME_MS),
+  },
+  "the identity issuer (a CA certificate and key)",
+);
 
 export const Identity: v.GenericSchema<unknown, IdentityConfig> = v.pipe(
   strict(
     {
-      trustDomain: TrustDomain,
+      id: SpiffeIdString,
+      trustAnchorsFile: FilePath,
       certFile: v.optional(FilePath),
       keyFile: v.optional(FilePath),
-      trustAnchorsFile: FilePath,
+      issuer: v.optional(Issuer),
       keyOutFile: v.optional(FilePath),
     },
     "the identity settings",
@@ -99,12 +126,18 @@ export const Identity: v.GenericSchema<unknown, IdentityConfig> = v.pipe(
     if (has("keyFile") && !has("certFile")) {
       addIssue({ message: "missing certFile: keyFile is the key of a static certificate, given with certFile", path: keyPath(id, "certFile") });
     }
+    if (has("issuer") && (has("certFile") || has("keyFile"))) {
+      addIssue({
+        message: "issuer and certFile/keyFile exclude each other: the certificate comes either from files or from the issuer",
+        path: keyPath(id, "issuer"),
+      });
+    }
+    if (!has("issuer") && !has("certFile") && !has("keyFile")) {
+      addIssue({ message: "expected certFile and keyFile (a certificate from files) or issuer (a CA that certifies a generated key), received neither" });
+    }
     if (has("keyOutFile")) {
-      if (has("keyFile")) {
-        addIssue({
-          message: "keyOutFile is where a generated key is written, but with keyFile no key is generated",
-          path: keyPath(id, "keyOutFile"),
-        });
+      if (!has("issuer")) {
+        addIssue({ message: "keyOutFile is where a generated key is written: it needs issuer (with keyFile no key is generated)", path: keyPath(id, "keyOutFile") });
       }
       for (const other of ["trustAnchorsFile", "certFile"]) {
         if (has(other) && id[other] === id.keyOutFile) {
@@ -112,6 +145,14 @@ export const Identity: v.GenericSchema<unknown, IdentityConfig> = v.pipe(
         }
       }
     }
+  }),
+  v.transform((i): IdentityConfig => {
+    const out: IdentityConfig = { id: i.id, trustAnchorsFile: i.trustAnchorsFile };
+    if (i.certFile !== undefined) out.certFile = i.certFile;
+    if (i.keyFile !== undefined) out.keyFile = i.keyFile;
+    if (i.issuer !== undefined) out.issuer = { certFile: i.issuer.certFile, keyFile: i.issuer.keyFile, lifetimeMs: i.issuer.lifetime };
+    if (i.keyOutFile !== undefined) out.keyOutFile = i.keyOutFile;
+    return out;
   }),
 ) as v.GenericSchema<unknown, IdentityConfig>;
 

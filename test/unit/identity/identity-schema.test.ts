@@ -36,39 +36,47 @@ function issueAt(list: Issue[], path: string, message: RegExp): void {
 }
 
 describe("Identity", () => {
-  const base = { trustDomain: "example.org", trustAnchorsFile: "/etc/mesh/ca.pem" };
+  const base = { id: "spiffe://example.org/ns/web/sa/api", trustAnchorsFile: "/etc/mesh/ca.pem" };
+  const files = { ...base, certFile: "cert.pem", keyFile: "key.pem" };
+  const issuer = { certFile: "ca.pem", keyFile: "ca.key" };
 
-  it("accepts a generated key (optionally written out) or a static certificate, leaving absent keys out", () => {
-    assert.deepEqual(ok(Identity, base), base);
-    assert.deepEqual(ok(Identity, { ...base, keyOutFile: "/run/key.pem" }), { ...base, keyOutFile: "/run/key.pem" });
-    const stat = { ...base, certFile: "cert.pem", keyFile: "key.pem" };
-    assert.deepEqual(ok(Identity, stat), stat);
-    assert.equal("certFile" in ok(Identity, base), false);
+  it("accepts a certificate from files, or an issuer (lifetime defaulted, key optionally written out)", () => {
+    assert.deepEqual(ok(Identity, files), files);
+    assert.deepEqual(ok(Identity, { ...base, issuer }), { ...base, issuer: { ...issuer, lifetimeMs: 86_400_000 } });
+    assert.deepEqual(ok(Identity, { ...base, issuer: { ...issuer, lifetime: "30s" }, keyOutFile: "/run/key.pem" }), {
+      ...base,
+      issuer: { ...issuer, lifetimeMs: 30_000 },
+      keyOutFile: "/run/key.pem",
+    });
+    assert.equal("issuer" in ok(Identity, files), false);
   });
 
   const bad: [unknown, string, RegExp][] = [
-    [{ trustAnchorsFile: "a" }, "trustDomain", /missing required key/],
-    [{ ...base, trustDomain: "Example.org" }, "trustDomain", /expected a SPIFFE trust domain such as "example.org" .*received "Example.org" \(the trust domain must be lower-case/],
-    [{ ...base, trustDomain: "spiffe://example.org" }, "trustDomain", /without "spiffe:\/\/"/],
-    [{ ...base, trustDomain: "example.org:443" }, "trustDomain", /may not have a port/],
-    [{ ...base, trustDomain: 7 }, "trustDomain", /received 7$/],
-    [{ trustDomain: "example.org" }, "trustAnchorsFile", /missing required key/],
-    [{ ...base, trustAnchorsFile: "" }, "trustAnchorsFile", /expected a file path \(a non-empty string\), received ""/],
-    [{ ...base, certFile: ["a"] }, "certFile", /expected a file path .*received a list/],
+    [{ trustAnchorsFile: "a", certFile: "c", keyFile: "k" }, "id", /missing required key/],
+    [{ ...files, id: "spiffe://Example.org/ns/a/sa/b" }, "id", /expected a SPIFFE ID .*received "spiffe:\/\/Example.org\/ns\/a\/sa\/b"/],
+    [{ ...files, id: "spiffe://example.org" }, "id", /a workload's SPIFFE ID has a path/],
+    [{ ...files, id: 7 }, "id", /received 7$/],
+    [{ id: base.id, certFile: "c", keyFile: "k" }, "trustAnchorsFile", /missing required key/],
+    [{ ...files, trustAnchorsFile: "" }, "trustAnchorsFile", /expected a file path \(a non-empty string\), received ""/],
+    [{ ...files, certFile: ["a"] }, "certFile", /expected a file path .*received a list/],
     [{ ...base, certFile: "c.pem" }, "keyFile", /missing keyFile: certFile needs the private key/],
     [{ ...base, keyFile: "k.pem" }, "certFile", /missing certFile/],
-    [{ ...base, certFile: "c.pem", keyFile: "k.pem", keyOutFile: "o.pem" }, "keyOutFile", /with keyFile no key is generated/],
-    [{ ...base, keyOutFile: "/etc/mesh/ca.pem" }, "keyOutFile", /would overwrite trustAnchorsFile/],
-    [{ ...base, keyOutfile: "x" }, "keyOutfile", /unknown key "keyOutfile" .*did you mean "keyOutFile"\?/],
-    [{ ...base, trustDomains: "x" }, "trustDomains", /unknown key .*did you mean "trustDomain"\?/],
+    [{ ...base }, "", /expected certFile and keyFile .* or issuer .*received neither/],
+    [{ ...files, issuer }, "issuer", /issuer and certFile\/keyFile exclude each other/],
+    [{ ...base, issuer: { certFile: "ca.pem" } }, "issuer.keyFile", /missing required key/],
+    [{ ...base, issuer: { ...issuer, lifetime: "10ms" } }, "issuer.lifetime", /duration/],
+    [{ ...files, keyOutFile: "o.pem" }, "keyOutFile", /it needs issuer/],
+    [{ ...base, issuer, keyOutFile: "/etc/mesh/ca.pem" }, "keyOutFile", /would overwrite trustAnchorsFile/],
+    [{ ...base, issuer, keyOutfile: "x" }, "keyOutfile", /unknown key "keyOutfile" .*did you mean "keyOutFile"\?/],
+    [{ ...files, ids: "x" }, "ids", /unknown key .*did you mean "id"\?/],
   ];
   for (const [input, path, message] of bad) {
-    it(`reports ${path}: ${message.source.slice(0, 50)}`, () => issueAt(issues(Identity, input), path, message));
+    it(`reports ${path || "(identity)"}: ${message.source.slice(0, 50)}`, () => issueAt(issues(Identity, input), path, message));
   }
 
   it("reports every problem at once", () => {
-    const list = issues(Identity, { trustDomain: "", certFile: "c", bogus: 1 });
-    assert.deepEqual(list.map((i) => i.path).sort(), ["bogus", "keyFile", "trustAnchorsFile", "trustDomain"]);
+    const list = issues(Identity, { id: "", certFile: "c", bogus: 1 });
+    assert.deepEqual(list.map((i) => i.path).sort(), ["bogus", "id", "keyFile", "trustAnchorsFile"]);
   });
 
   it("is a mapping", () => assert.match(issues(Identity, ["x"])[0]!.message, /expected the identity settings \(a mapping\), received a list/));
