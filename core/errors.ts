@@ -14,6 +14,7 @@ export type ErrorCode =
   | "PROTOCOL_UNSUPPORTED"
   | "CONFIG_INVALID"
   | "TLS_FAILED"
+  | "TLS_IDENTITY_MISMATCH"
   | "SHUTTING_DOWN";
 
 export class MeshletError extends Error {

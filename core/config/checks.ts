@@ -85,6 +85,21 @@ export function crossChecks(root: unknown): CrossIssue[] {
     }
   }
 
+  // mTLS to a meshed endpoint needs the proxy's own identity (its client certificate and the trust anchors).
+  if (root.identity === undefined) {
+    services.forEach((svc, i) => {
+      if (!isObj(svc) || !Array.isArray(svc.endpoints)) return;
+      svc.endpoints.forEach((e, j) => {
+        if (isObj(e) && e.identity !== undefined) {
+          issues.push({
+            path: ["services", i, "endpoints", j, "identity"],
+            message: "a meshed endpoint (identity) needs the proxy's own identity: add the identity section (id, trustAnchorsFile, certificate)",
+          });
+        }
+      });
+    });
+  }
+
   issues.push(...routeChecks(root, new Set(nameAt.keys())));
   return issues;
 }

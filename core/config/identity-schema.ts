@@ -22,7 +22,8 @@ import * as v from "valibot";
 import { exceptWithin, parseCidr, parseIdentityPattern, type AuthzPolicy, type AuthzRule } from "../identity/authz.ts";
 import { parseSpiffeId, parseTrustDomain } from "../identity/spiffe.ts";
 import { Bool, duration, fromParser, int, isObj, keyPath, list, never, nonEmptyList, picklist, strict, type Obj } from "./kit.ts";
-import { objectName } from "./routes-schema.ts";
+import { Match, objectName } from "./routes-schema.ts";
+import type { HttpRouteMatch } from "../routing/types.ts";
 import type { EndpointConfig } from "./types.ts";
 import { addressExpected, describe, parseAddressString, parseHost, parsePort, type ValueResult } from "./values.ts";
 
@@ -207,47 +208,86 @@ const Rule = v.pipe(
   }),
 );
 
-export const Authorization: v.GenericSchema<unknown, AuthzPolicy> = v.pipe(
+/** Reports a name used twice in a list of named objects at the second one's `name`. */
+function uniqueNames(container: Obj, listKey: string, what: string, addIssue: (i: { message: string; path: [v.IssuePathItem, ...v.IssuePathItem[]] }) => void): void {
+  const items: unknown = container[listKey];
+  if (!Array.isArray(items)) return;
+  const seen = new Map<string, number>();
+  items.forEach((item: unknown, i: number) => {
+    if (!isObj(item) || typeof item.name !== "string") return;
+    const first = seen.get(item.name);
+    if (first === undefined) {
+      seen.set(item.name, i);
+      return;
+    }
+    addIssue({
+      message: `${what} name "${item.name}" is used twice (also ${listKey}[${first}])`,
+      path: [
+        ...keyPath(container, listKey),
+        { type: "array", origin: "value", input: items, key: i, value: item },
+        ...keyPath(item, "name"),
+      ],
+    });
+  });
+}
+
+const toPolicy = (p: { default: "allow" | "deny"; rules: { name: string; identities?: string[]; networks?: { cidr: string; except?: string[] }[]; unauthenticated?: boolean }[] }): AuthzPolicy => ({
+  defaultAction: p.default,
+  rules: p.rules.map((r): AuthzRule => {
+    const rule: AuthzRule = { name: r.name };
+    if (r.identities !== undefined) rule.identities = r.identities;
+    if (r.networks !== undefined) rule.networks = r.networks.map((n) => (n.except !== undefined ? { cidr: n.cidr, except: n.except } : { cidr: n.cidr }));
+    if (r.unauthenticated !== undefined) rule.unauthenticated = r.unauthenticated;
+    return rule;
+  }),
+});
+
+/** A policy for the requests matching a route: it replaces the port's policy for them. */
+export interface RouteAuthzPolicy extends AuthzPolicy {
+  name: string;
+  matches: HttpRouteMatch[];
+}
+
+/** The inbound port's policy, and per-route policies that take precedence for the requests they match. */
+export interface PortAuthzPolicy extends AuthzPolicy {
+  routes: RouteAuthzPolicy[];
+}
+
+const RouteAuthz = v.pipe(
+  strict(
+    {
+      name: objectName("a route name"),
+      matches: nonEmptyList(Match, "matches"),
+      default: v.optional(picklist(["allow", "deny"] as const), "deny"),
+      rules: v.optional(list(Rule, "authorization rules"), []),
+    },
+    "a route's authorization policy",
+  ),
+  v.rawCheck(({ dataset, addIssue }) => {
+    if (isObj(dataset.value)) uniqueNames(dataset.value, "rules", "rule", addIssue);
+  }),
+);
+
+export const Authorization: v.GenericSchema<unknown, PortAuthzPolicy> = v.pipe(
   strict(
     {
       default: v.optional(picklist(["allow", "deny"] as const), "allow"),
       rules: v.optional(list(Rule, "authorization rules"), []),
+      routes: v.optional(list(RouteAuthz, "route policies"), []),
     },
     "the authorization policy",
   ),
   v.rawCheck(({ dataset, addIssue }) => {
     const p: unknown = dataset.value;
-    if (!isObj(p) || !Array.isArray(p.rules)) return;
-    const rules: unknown[] = p.rules;
-    const seen = new Map<string, number>();
-    rules.forEach((rule, i) => {
-      if (!isObj(rule) || typeof rule.name !== "string") return;
-      const first = seen.get(rule.name);
-      if (first === undefined) {
-        seen.set(rule.name, i);
-        return;
-      }
-      addIssue({
-        message: `rule name "${rule.name}" is used twice (also rules[${first}])`,
-        path: [
-          ...keyPath(p, "rules"),
-          { type: "array", origin: "value", input: rules, key: i, value: rule },
-          ...keyPath(rule as Obj, "name"),
-        ],
-      });
-    });
+    if (!isObj(p)) return;
+    uniqueNames(p, "rules", "rule", addIssue);
+    uniqueNames(p, "routes", "route", addIssue);
   }),
-  v.transform((p): AuthzPolicy => ({
-    defaultAction: p.default,
-    rules: p.rules.map((r): AuthzRule => {
-      const rule: AuthzRule = { name: r.name };
-      if (r.identities !== undefined) rule.identities = r.identities;
-      if (r.networks !== undefined) rule.networks = r.networks.map((n) => (n.except !== undefined ? { cidr: n.cidr, except: n.except } : { cidr: n.cidr }));
-      if (r.unauthenticated !== undefined) rule.unauthenticated = r.unauthenticated;
-      return rule;
-    }),
+  v.transform((p): PortAuthzPolicy => ({
+    ...toPolicy(p),
+    routes: p.routes.map((r): RouteAuthzPolicy => ({ name: r.name, matches: r.matches, ...toPolicy(r) })),
   })),
-) as v.GenericSchema<unknown, AuthzPolicy>;
+) as v.GenericSchema<unknown, PortAuthzPolicy>;
 
 // ---- meshed endpoints ----------------------------------------------------------------------------------
 

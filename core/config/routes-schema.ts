@@ -83,7 +83,7 @@ const QueryMatch = strict(
   "a query parameter match",
 );
 
-const Match: v.GenericSchema<unknown, HttpRouteMatch> = strict(
+export const Match: v.GenericSchema<unknown, HttpRouteMatch> = strict(
   {
     path: v.optional(PathMatch),
     headers: v.optional(list(HeaderMatch, "header matches")),

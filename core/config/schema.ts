@@ -19,6 +19,7 @@ import {
 } from "./policy-schema.ts";
 import { objectName, Route, toRouteConfig } from "./routes-schema.ts";
 import { GrpcRoute, grpcToRouteConfig } from "./grpc-routes-schema.ts";
+import { Authorization, Identity, MeshedEndpoint } from "./identity-schema.ts";
 import type { EndpointConfig, ListenerProtocol, MeshletConfig, ServiceConfig, UpstreamProtocol } from "./types.ts";
 import { addressExpected, describe, parseAddressString, parseHost, parseHostname, parsePort } from "./values.ts";
 
@@ -38,16 +39,8 @@ const Protocol = v.picklist(
 const ServiceName = objectName("a service name");
 const UPSTREAM_PROTOCOLS: readonly UpstreamProtocol[] = ["auto", "http1", "h2c"];
 
-/** An endpoint address: "host:port", "[v6]:port" or {host, port, weight?}; port 1..65535, weight 1..10000. */
-const EndpointObject = strict(
-  { host: Host, port: EndpointPort, weight: v.optional(int(1, 10_000, "an endpoint weight")) },
-  "an address",
-);
-const Endpoint: v.GenericSchema<unknown, EndpointConfig> = v.lazy((input) => {
-  if (typeof input === "string") return fromParser(() => parseAddressString(input, 1));
-  if (isObj(input)) return EndpointObject;
-  return never(addressExpected());
-});
+/** An endpoint: "host:port", "[v6]:port" or {host, port, weight?, identity?}; port 1..65535, weight 1..10000. */
+const Endpoint: v.GenericSchema<unknown, EndpointConfig> = MeshedEndpoint;
 
 /** The inbound app: an address without a weight. */
 const AppObject = strict({ host: Host, port: EndpointPort }, "an address");
@@ -84,6 +77,7 @@ const Inbound = strict(
     app: App,
     protocol: v.optional(Protocol, DEFAULTS.inbound.protocol),
     appProtocol: v.optional(picklist(UPSTREAM_PROTOCOLS), DEFAULTS.inbound.appProtocol),
+    authorization: v.optional(Authorization),
   },
   "the inbound listener",
 );
@@ -156,6 +150,7 @@ const File = strict(
     admin: v.optional(Admin, {}),
     outbound: v.optional(Outbound, {}),
     inbound: v.optional(Inbound),
+    identity: v.optional(Identity),
     services: v.optional(list(Service, "services"), []),
     pool: v.optional(Pool, {}),
     http2: v.optional(Http2, {}),
@@ -231,8 +226,10 @@ export const ConfigSchema: v.GenericSchema<unknown, MeshletConfig> = v.pipe(
       config.inbound = {
         host: f.inbound.host, port: f.inbound.port, app: f.inbound.app, protocol: f.inbound.protocol,
         appProtocol: f.inbound.appProtocol,
+        authorization: f.inbound.authorization ?? { defaultAction: "allow", rules: [], routes: [] },
       };
     }
+    if (f.identity !== undefined) config.identity = f.identity;
     return config;
   }),
 );

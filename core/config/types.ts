@@ -4,6 +4,9 @@
 import type { Addr } from "../ports.ts";
 import type { RetryCondition } from "../resilience/retry-policy.ts";
 import type { HttpRoute, HttpRouteRule } from "../routing/types.ts";
+import type { IdentityConfig, PortAuthzPolicy } from "./identity-schema.ts";
+
+export type { IdentityConfig, PortAuthzPolicy };
 
 /** How a listener treats an accepted connection: detect the protocol, or proxy bytes as they are. */
 export type ListenerProtocol = "detect" | "opaque";
@@ -11,6 +14,8 @@ export type ListenerProtocol = "detect" | "opaque";
 /** An endpoint address with an optional relative weight (integer 1..10000; absent = 1). */
 export interface EndpointConfig extends Addr {
   weight?: number;
+  /** A meshed endpoint's SPIFFE ID: the proxy speaks mTLS to it and requires exactly this identity. */
+  identity?: string;
 }
 
 /** What a "hash" balancer hashes: one header, one cookie, or the client's address. */
@@ -153,7 +158,11 @@ export interface MeshletConfig {
     app: Addr;
     protocol: ListenerProtocol;
     appProtocol: UpstreamProtocol;
+    /** Who may reach the app through this port (default: everyone). */
+    authorization: PortAuthzPolicy;
   };
+  /** The proxy's workload identity (mTLS); absent: plaintext only. */
+  identity?: IdentityConfig;
   services: ServiceConfig[];
   pool: PoolConfig;
   http2: Http2Config;

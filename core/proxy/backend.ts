@@ -17,6 +17,10 @@ export interface Endpoint {
   /** "host:port" (IPv6 in brackets), the pool key and metric label. */
   readonly key: string;
   readonly weight?: number;
+  /** A meshed endpoint's SPIFFE ID: reached over mTLS and required to present exactly this identity. */
+  readonly identity?: string;
+  /** What pooled connections are keyed by: the key, and the identity they were verified for. */
+  readonly pool: string;
 }
 
 export function endpointKey(a: Addr): string {
@@ -133,8 +137,14 @@ export class Backend {
 
   private apply(config: ServiceConfig, now: number, newBalancer: boolean, newBreakers: boolean): void {
     this.endpoints = config.endpoints.map((a) => {
-      const e: { addr: Addr; key: string; weight?: number } = { addr: { host: a.host, port: a.port }, key: endpointKey(a) };
+      const key = endpointKey(a);
+      const e: { addr: Addr; key: string; pool: string; weight?: number; identity?: string } = {
+        addr: { host: a.host, port: a.port },
+        key,
+        pool: a.identity === undefined ? key : `${key} ${a.identity}`,
+      };
       if (a.weight !== undefined) e.weight = a.weight;
+      if (a.identity !== undefined) e.identity = a.identity;
       return e;
     });
     const fa = config.failureAccrual;

@@ -2,13 +2,15 @@
 
 import type { UpstreamProtocol } from "../config/types.ts";
 import type { HeaderFaultOptions } from "../fault/fault.ts";
-import type { Clock, Net } from "../ports.ts";
+import type { Clock } from "../ports.ts";
 import type { MatchRequest } from "../routing/match.ts";
-import type { AccessLogRecord, Direction, ProxyMetrics } from "../telemetry/types.ts";
+import type { AccessLogRecord, Direction, PeerTag, ProxyMetrics } from "../telemetry/types.ts";
 import type { H2Settings } from "./h2-pool.ts";
 import type { Pools } from "./pool.ts";
 import type { Backend } from "./backend.ts";
 import type { Endpoint, RouteHit } from "./routes.ts";
+import type { Dialer } from "./mesh-tls.ts";
+import type { InboundAuthz } from "./inbound-authz.ts";
 
 /** Where a request goes: a route rule over balanced services, a fixed endpoint (the inbound app), or an error. */
 export type Resolution =
@@ -19,7 +21,8 @@ export type Resolution =
 export interface HttpContext {
   readonly direction: Direction;
   readonly clock: Clock;
-  readonly net: Net;
+  /** Connects to endpoints: plaintext, or mTLS to meshed ones. */
+  readonly dialer: Dialer;
   readonly metrics: ProxyMetrics;
   readonly pools: Pools;
   /** Routes a request (its authority is already taken from the absolute-form target or Host). */
@@ -46,6 +49,10 @@ export interface HttpContext {
   clientHalfClose(): boolean;
   /** True once shutdown began: finish the current exchange, then close. */
   draining(): boolean;
+  /** The metric labels of an endpoint that answered (outbound): tls and server_id. */
+  endpointTag(ep: Endpoint): PeerTag;
+  /** The inbound port's authorization (null on outbound listeners). */
+  authz(): InboundAuthz | null;
   /** Registers an open client connection so shutdown can wait for it; returns the unregister function. */
   track(c: Tracked): () => void;
 }

@@ -24,6 +24,8 @@ import type { Endpoint } from "./routes.ts";
 import { tunnel } from "./tunnel.ts";
 import { UpstreamConn } from "./upstream.ts";
 
+/** The verified client identity, set by the inbound proxy for the app. */
+export const CLIENT_ID_HEADER = "x-meshlet-client-id";
 const CONNECT_ESTABLISHED = encodeLatin1("HTTP/1.1 200 Connection Established\r\n\r\n");
 
 export class Exchange implements ResponseSink {
@@ -127,7 +129,18 @@ export class Exchange implements ResponseSink {
     this.http = ctx.metrics.http(ctx.direction, authority === "" ? "unknown" : authority.toLowerCase());
     this.http.request();
 
-    const res = ctx.resolve({ authority, method: head.method, path: this.path, query: this.query, headers: head.headers });
+    const matchReq = { authority, method: head.method, path: this.path, query: this.query, headers: head.headers };
+    const authz = ctx.authz();
+    if (authz !== null) {
+      const peer = down.peer;
+      const o = authz.http(matchReq, peer);
+      ctx.metrics.authz("http", o, peer.tag);
+      if (!o.allowed) {
+        const who = peer.identity ?? `${peer.address} (no client identity)`;
+        return this.fail(403, "unauthorized", `${who} is not authorized ${o.route === "" ? "on this port" : `on route ${o.route}`}`);
+      }
+    }
+    const res = ctx.resolve(matchReq);
     if (res.kind === "error") return this.fail(res.status, res.code, res.message);
 
     let deadlineMs = Number.POSITIVE_INFINITY;
@@ -163,7 +176,8 @@ export class Exchange implements ResponseSink {
       const metrics = (this.routeMetrics = policy.metricsFor(name));
       const now = this.startedAt; // start() runs in the constructor's tick: one clock read serves both
       if (policy.rateLimit !== null) {
-        const taken = policy.rateLimit.take(now, down.clientAddress);
+        const client = policy.rateLimit.config.perClient === "identity" ? down.peer.identity ?? down.peer.address : down.peer.address;
+        const taken = policy.rateLimit.take(now, client);
         if (!taken.ok) {
           metrics.rateLimited();
           return this.fail(429, "rate-limited", `route ${policy.routeName} is over its rate limit`,
@@ -186,7 +200,7 @@ export class Exchange implements ResponseSink {
         }
         this.shedHeld = true;
         backend.budget.onRequest(now);
-        this.hashKey = hashKeyOf(backend, head.headers, down.clientAddress);
+        this.hashKey = hashKeyOf(backend, head.headers, down.peer.address);
       }
     }
 
@@ -589,6 +603,8 @@ export class Exchange implements ResponseSink {
     if (code !== "SHUTTING_DOWN" && this.mayRetry(outcomeOfError(code))) return this.scheduleRetry();
     if (code === "CONNECT_TIMEOUT") this.fail(504, "connect-timeout", `connecting to ${ep.key} timed out`);
     else if (code === "SHUTTING_DOWN") this.fail(503, "shutting-down", "proxy is shutting down");
+    else if (code === "TLS_IDENTITY_MISMATCH") this.fail(502, "tls-identity-mismatch", (err as Error).message);
+    else if (code === "TLS_FAILED") this.fail(502, "tls-failed", `cannot speak mTLS to ${ep.key}: ${(err as Error).message}`);
     else this.fail(502, code === "CONNECT_REFUSED" ? "connect-refused" : "connect-failed", `cannot connect to ${ep.key}: ${(err as Error).message}`);
   }
 
@@ -674,7 +690,8 @@ export class Exchange implements ResponseSink {
     const latency = now - this.startedAt;
     // A call the client cancelled is not the service's failure (as a 499 is not).
     const failed = status >= 500 || (this.grpc && this.grpcStatus > 0 && this.errorCode !== "client-closed");
-    this.http?.response(status, failed ? "failure" : "success", latency, this.grpc ? this.grpcStatus : -1);
+    const peer = ctx.direction === "inbound" ? this.down.peer.tag : this.endpoint === null ? undefined : ctx.endpointTag(this.endpoint);
+    this.http?.response(status, failed ? "failure" : "success", latency, this.grpc ? this.grpcStatus : -1, peer);
     const log = ctx.accessLog();
     if (log === null) return;
     log({
@@ -691,6 +708,8 @@ export class Exchange implements ResponseSink {
       protocol: this.head.protocol,
       ...(this.grpc && this.grpcStatus >= 0 ? { grpc_status: this.grpcStatus } : {}),
       ...(this.errorCode !== undefined ? { error: this.errorCode } : {}),
+      ...(peer !== undefined ? { tls: peer.tls } : {}),
+      ...(peer !== undefined && peer.id !== "" ? { [ctx.direction === "inbound" ? "client_id" : "server_id"]: peer.id } : {}),
     });
   }
 
@@ -725,8 +744,13 @@ export class Exchange implements ResponseSink {
         if (r.host !== undefined) setHeader(headers, "host", r.host);
       }
     }
+    if (down.ctx.direction === "inbound") {
+      // Only the proxy vouches for a client's identity: whatever arrived under that name is dropped.
+      removeHeader(headers, CLIENT_ID_HEADER);
+      if (down.peer.identity !== undefined) headers.push(CLIENT_ID_HEADER, down.peer.identity);
+    }
     if (down.ctx.forwardedHeaders()) {
-      const remote = down.clientAddress;
+      const remote = down.peer.address;
       const xff = getHeader(headers, "x-forwarded-for");
       setHeader(headers, "x-forwarded-for", xff === undefined ? remote : `${xff}, ${remote}`);
       if (getHeader(headers, "x-forwarded-proto") === undefined) headers.push("x-forwarded-proto", "http");
@@ -748,7 +772,7 @@ export class Exchange implements ResponseSink {
     // The parser stays paused after a CONNECT request; hold the socket too until the tunnel exists.
     this.connectPending = true;
     server.conn.pause();
-    server.ctx.net.connect(ep.addr, { timeoutMs: server.ctx.connectTimeoutMs() }).then(
+    server.ctx.dialer.dial(ep, null, server.ctx.connectTimeoutMs()).then(
       (up) => {
         this.connectPending = false;
         if (this.done || server.isClosed) return up.destroy();

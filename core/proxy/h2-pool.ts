@@ -5,10 +5,11 @@
 import { MeshletError } from "../errors.ts";
 import type { PoolConfig } from "../config/types.ts";
 import { Http2Connection, type Http2Options } from "../http2/connection.ts";
-import type { Clock, Net } from "../ports.ts";
+import type { Clock } from "../ports.ts";
 import type { Direction, ProxyMetrics } from "../telemetry/types.ts";
 import { H2StreamTry } from "./h2-upstream.ts";
 import { MeteredConn } from "./metered-conn.ts";
+import type { Dialer } from "./mesh-tls.ts";
 import type { Endpoint } from "./routes.ts";
 
 interface PooledH2 {
@@ -36,7 +37,7 @@ export class H2Pools {
   private closed = false;
 
   constructor(
-    private readonly net: Net,
+    private readonly dialer: Dialer,
     private readonly clock: Clock,
     private cfg: PoolConfig,
     private readonly metrics: ProxyMetrics,
@@ -60,7 +61,7 @@ export class H2Pools {
 
   /** A stream on an open connection with room for one more, if there is one (no Promise on this path). */
   take(ep: Endpoint): H2StreamTry | undefined {
-    const pool = this.pools.get(ep.key);
+    const pool = this.pools.get(ep.pool);
     if (pool === undefined) return undefined;
     for (const c of pool.conns) if (c.h2.canOpenStream) return new H2StreamTry(c.h2, ep);
     return undefined;
@@ -70,7 +71,7 @@ export class H2Pools {
   async connect(ep: Endpoint): Promise<H2StreamTry> {
     for (;;) {
       if (this.closed) throw new MeshletError("SHUTTING_DOWN", "proxy is shutting down");
-      const pool = this.poolFor(ep.key);
+      const pool = this.poolFor(ep.pool);
       const c = await (pool.connecting ??= this.open(ep, pool));
       if (c.h2.canOpenStream) return new H2StreamTry(c.h2, ep);
       const other = this.take(ep);
@@ -99,7 +100,7 @@ export class H2Pools {
 
   private async open(ep: Endpoint, pool: EndpointH2Pool): Promise<PooledH2> {
     try {
-      const raw = await this.net.connect(ep.addr, { timeoutMs: this.cfg.connectTimeoutMs });
+      const raw = await this.dialer.dial(ep, "h2", this.cfg.connectTimeoutMs);
       const tcp = this.metrics.tcp(this.direction, "dst", ep.key);
       tcp.opened();
       const entry: PooledH2 = { h2: null as unknown as Http2Connection, idleSince: this.clock.now() };
@@ -111,14 +112,14 @@ export class H2Pools {
           tcp.closed();
           const i = pool.conns.indexOf(entry);
           if (i >= 0) pool.conns.splice(i, 1);
-          if (pool.conns.length === 0 && pool.connecting === null) this.pools.delete(ep.key);
+          if (pool.conns.length === 0 && pool.connecting === null) this.pools.delete(ep.pool);
         },
       });
       (entry as { h2: Http2Connection }).h2 = h2;
       h2.start();
       pool.conns.push(entry);
       this.scheduleSweep();
-      if (this.closed || (this.liveKeys !== null && !this.liveKeys.has(ep.key))) h2.shutdown();
+      if (this.closed || (this.liveKeys !== null && !this.liveKeys.has(ep.pool))) h2.shutdown();
       return entry;
     } finally {
       pool.connecting = null;

@@ -8,12 +8,13 @@ import type { HttpContext } from "./context.ts";
 import { localResponse } from "./error-response.ts";
 import type { Http1ServerConn } from "./http1-server.ts";
 import type { BodyShape, Downstream, ProxyRequest } from "./message.ts";
+import type { ClientPeer } from "./peer.ts";
 
 type Framing = "none" | "length" | "chunked" | "close";
 
 export class Http1Downstream implements Downstream {
   readonly ctx: HttpContext;
-  readonly clientAddress: string;
+  readonly peer: ClientPeer;
   private framing: Framing = "none";
   private closeAfter = false;
 
@@ -22,7 +23,7 @@ export class Http1Downstream implements Downstream {
     private readonly head: RequestHead,
   ) {
     this.ctx = http1.ctx;
-    this.clientAddress = http1.conn.remote.host;
+    this.peer = http1.peer;
   }
 
   informational(status: number, reason: string, headers: HeaderList): void {

@@ -12,6 +12,7 @@ import { CoalescingConn } from "./coalescing-conn.ts";
 import { Exchange } from "./exchange.ts";
 import { encodeResponseHead } from "../http1/serialize.ts";
 import { Http1Downstream, http1Request } from "./http1-downstream.ts";
+import type { ClientPeer } from "./peer.ts";
 
 /** Bytes of pipelined requests held while an exchange runs; past this the client is paused. */
 const PIPELINE_BUFFER_LIMIT = 64 * 1024;
@@ -40,6 +41,7 @@ export class Http1ServerConn {
     raw: Conn,
     readonly ctx: HttpContext,
     readonly metrics: TcpMetrics,
+    readonly peer: ClientPeer,
     preread: Uint8Array,
     /** The client already sent FIN (seen during protocol detection). */
     endedEarly = false,

@@ -8,6 +8,7 @@ import type { HeaderList } from "../http1/types.ts";
 import type { HttpContext } from "./context.ts";
 import { joinCookies, toH2Fields } from "./h2-fields.ts";
 import type { BodyShape, Downstream, ProxyRequest } from "./message.ts";
+import type { ClientPeer } from "./peer.ts";
 
 export class Http2Downstream implements Downstream {
   readonly http1 = null;
@@ -17,7 +18,7 @@ export class Http2Downstream implements Downstream {
 
   constructor(
     readonly ctx: HttpContext,
-    readonly clientAddress: string,
+    readonly peer: ClientPeer,
     private readonly stream: Http2Stream,
     private readonly method: string,
   ) {}

@@ -8,16 +8,21 @@ import type { HttpContext, Tracked } from "./context.ts";
 import { Exchange } from "./exchange.ts";
 import { Http2Downstream, http2Request } from "./http2-downstream.ts";
 import { MeteredConn } from "./metered-conn.ts";
+import type { ClientPeer } from "./peer.ts";
 
 export class Http2ServerConn implements Tracked {
   private readonly h2: Http2Connection;
-  private readonly clientAddress: string;
   private untrack: () => void = () => {};
   /** Time without an open stream (ms), counted by sweep() from the first sweep that saw it idle (-1: busy). */
   private idleMs = -1;
 
-  constructor(raw: Conn, private readonly ctx: HttpContext, private readonly metrics: TcpMetrics, preread: Uint8Array) {
-    this.clientAddress = raw.remote.host;
+  constructor(
+    raw: Conn,
+    private readonly ctx: HttpContext,
+    private readonly metrics: TcpMetrics,
+    private readonly peer: ClientPeer,
+    preread: Uint8Array,
+  ) {
     this.h2 = new Http2Connection(new MeteredConn(raw, metrics), { role: "server", clock: ctx.clock, ...ctx.http2() }, {
       stream: (s, head) => this.onStream(s, head),
       close: () => {
@@ -32,7 +37,7 @@ export class Http2ServerConn implements Tracked {
 
   private onStream(s: Http2Stream, head: Http2RequestHead): void {
     this.idleMs = -1;
-    const down = new Http2Downstream(this.ctx, this.clientAddress, s, head.method);
+    const down = new Http2Downstream(this.ctx, this.peer, s, head.method);
     const ex = new Exchange(down, http2Request(head));
     s.setHandlers({
       data: (chunk) => ex.onRequestBody(chunk),

@@ -6,6 +6,7 @@ import type { HeaderList } from "../http1/types.ts";
 import type { Http1ServerConn } from "./http1-server.ts";
 import type { HttpContext } from "./context.ts";
 import type { MeshletError } from "../errors.ts";
+import type { ClientPeer } from "./peer.ts";
 
 /** How a body is delimited: no body, a known length, or a stream that ends with an explicit end (chunked, END_STREAM). */
 export type BodyShape = "none" | "length" | "stream";
@@ -86,7 +87,8 @@ export interface UpstreamTry {
 /** The client side of one exchange. */
 export interface Downstream {
   readonly ctx: HttpContext;
-  readonly clientAddress: string;
+  /** The client: its address, and its identity when it came over mTLS. */
+  readonly peer: ClientPeer;
   /** The HTTP/1 connection, for upgrades and CONNECT tunnels; null on HTTP/2. */
   readonly http1: Http1ServerConn | null;
   /** A 1xx response (not 101). */

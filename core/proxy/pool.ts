@@ -2,9 +2,10 @@
 
 import { MeshletError } from "../errors.ts";
 import type { PoolConfig } from "../config/types.ts";
-import type { Clock, Net } from "../ports.ts";
+import type { Clock } from "../ports.ts";
 import type { ProxyMetrics, Direction } from "../telemetry/types.ts";
 import { H2Pools, type H2Settings } from "./h2-pool.ts";
+import type { Dialer } from "./mesh-tls.ts";
 import type { Endpoint } from "./routes.ts";
 import { UpstreamConn, type UpstreamOwner } from "./upstream.ts";
 
@@ -24,19 +25,19 @@ export class Pools implements UpstreamOwner {
   private closed = false;
 
   constructor(
-    private readonly net: Net,
+    private readonly dialer: Dialer,
     private readonly clock: Clock,
     private cfg: PoolConfig,
     private readonly metrics: ProxyMetrics,
     private readonly direction: Direction,
     http2: () => H2Settings,
   ) {
-    this.h2 = new H2Pools(net, clock, cfg, metrics, direction, http2);
+    this.h2 = new H2Pools(dialer, clock, cfg, metrics, direction, http2);
   }
 
   /** An idle connection to the endpoint, if one is alive (no Promise on this hot path). */
   takeIdle(ep: Endpoint, now = this.clock.now()): UpstreamConn | undefined {
-    const pool = this.pools.get(ep.key);
+    const pool = this.pools.get(ep.pool);
     if (!pool) return undefined;
     while (pool.idle.length > 0) {
       const u = pool.idle.pop()!;
@@ -49,15 +50,15 @@ export class Pools implements UpstreamOwner {
   /** A new connection to the endpoint; rejects with CONNECT_* codes. */
   async connect(ep: Endpoint): Promise<UpstreamConn> {
     if (this.closed) throw new MeshletError("SHUTTING_DOWN", "proxy is shutting down");
-    const conn = await this.net.connect(ep.addr, { timeoutMs: this.cfg.connectTimeoutMs });
+    const conn = await this.dialer.dial(ep, "http/1.1", this.cfg.connectTimeoutMs);
     const u = new UpstreamConn(conn, ep, this, this.metrics.tcp(this.direction, "dst", ep.key));
-    this.poolFor(ep.key).all.add(u);
+    this.poolFor(ep.pool).all.add(u);
     return u;
   }
 
   returnIdle(u: UpstreamConn, now = this.clock.now()): void {
-    const pool = this.pools.get(u.endpoint.key);
-    const gone = this.liveKeys !== null && !this.liveKeys.has(u.endpoint.key);
+    const pool = this.pools.get(u.endpoint.pool);
+    const gone = this.liveKeys !== null && !this.liveKeys.has(u.endpoint.pool);
     if (this.closed || !pool || gone || u.isClosed || pool.idle.length >= this.cfg.maxIdlePerEndpoint) {
       u.conn.close();
       return;
@@ -68,15 +69,15 @@ export class Pools implements UpstreamOwner {
   }
 
   forget(u: UpstreamConn): void {
-    const pool = this.pools.get(u.endpoint.key);
+    const pool = this.pools.get(u.endpoint.pool);
     if (!pool) return;
     pool.all.delete(u);
     const i = pool.idle.indexOf(u);
     if (i >= 0) pool.idle.splice(i, 1);
-    if (pool.all.size === 0) this.pools.delete(u.endpoint.key);
+    if (pool.all.size === 0) this.pools.delete(u.endpoint.pool);
   }
 
-  /** Applies new limits and closes idle connections to endpoints no longer configured. */
+  /** Applies new limits and closes idle connections to endpoints no longer configured (keys are Endpoint.pool). */
   update(cfg: PoolConfig, liveEndpointKeys: Set<string>): void {
     this.cfg = cfg;
     this.liveKeys = liveEndpointKeys;
@@ -95,6 +96,7 @@ export class Pools implements UpstreamOwner {
     for (const pool of this.pools.values()) for (const u of pool.idle.splice(0)) u.conn.close();
   }
 
+  /** Idle connections to the endpoint with this pool key (Endpoint.pool). */
   idleCount(key: string): number {
     return this.pools.get(key)?.idle.length ?? 0;
   }

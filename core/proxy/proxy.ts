@@ -11,6 +11,9 @@ import type { H2Settings } from "./h2-pool.ts";
 import { Pools } from "./pool.ts";
 import type { Backend } from "./backend.ts";
 import { endpointKey, TrafficTable, type Endpoint } from "./routes.ts";
+import type { TlsCredentials } from "../identity/credentials.ts";
+import { compileInboundAuthz, type InboundAuthz } from "./inbound-authz.ts";
+import { createDialer, MeshTls } from "./mesh-tls.ts";
 
 export type LogFn = (level: "info" | "warn" | "error", msg: string, fields?: Record<string, unknown>) => void;
 
@@ -30,6 +33,11 @@ export interface Proxy {
   shutdown(graceMs?: number): Promise<void>;
   /** Connections currently open on the client side. */
   readonly openConnections: number;
+  /**
+   * Installs the proxy's TLS credentials (its identity): the inbound port terminates mTLS with them and meshed
+   * endpoints are reached over mTLS. Called again on every rotation; open connections keep their certificates.
+   */
+  setCredentials(c: TlsCredentials | null): void;
 }
 
 export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOptions): Proxy {
@@ -64,15 +72,19 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
       keepAlive: h.keepAliveIntervalMs > 0 ? { intervalMs: h.keepAliveIntervalMs, timeoutMs: h.keepAliveTimeoutMs } : null,
     };
   };
+  const mesh = new MeshTls();
+  const dialer = createDialer(rt.net, rt.tls, mesh, rt.clock);
   const pools: Record<Direction, Pools> = {
-    outbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "outbound", http2),
-    inbound: new Pools(rt.net, rt.clock, config.pool, opts.metrics, "inbound", http2),
+    outbound: new Pools(dialer, rt.clock, config.pool, opts.metrics, "outbound", http2),
+    inbound: new Pools(dialer, rt.clock, config.pool, opts.metrics, "inbound", http2),
   };
+  let inboundAuthz: InboundAuthz | null = config.inbound ? compileInboundAuthz(config.inbound.authorization) : null;
+  const plainUpstream = { outbound: opts.metrics.peerTag("outbound", "no_identity", ""), inbound: opts.metrics.peerTag("inbound", "no_identity", "") };
 
   const httpContext = (direction: Direction, resolve: (req: MatchRequest) => Resolution): HttpContext => ({
     direction,
     clock: rt.clock,
-    net: rt.net,
+    dialer,
     metrics: opts.metrics,
     pools: pools[direction],
     resolve,
@@ -89,6 +101,8 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     clientHalfClose: () => config.clientHalfClose,
     draining: () => draining,
     track,
+    authz: () => (direction === "inbound" ? inboundAuthz : null),
+    endpointTag: (ep) => (ep.identity === undefined ? plainUpstream[direction] : opts.metrics.peerTag(direction, "true", ep.identity)),
   });
 
   const outboundResolve = (req: MatchRequest): Resolution => {
@@ -99,7 +113,8 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
   const inboundResolve = (): Resolution => {
     const app = config.inbound?.app;
     if (!app) return { kind: "error", status: 503, code: "no-app", message: "no inbound application configured" };
-    return { kind: "endpoint", endpoint: { addr: app, key: endpointKey(app) } };
+    const key = endpointKey(app);
+    return { kind: "endpoint", endpoint: { addr: app, key, pool: key } };
   };
   const serviceResolve = (name: string) => (req: MatchRequest): Resolution => {
     const hit = routes.route(name, req);
@@ -118,12 +133,17 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     http: HttpContext,
     protocol: () => "detect" | "opaque",
     tcpTarget: () => Endpoint | undefined,
+    terminatesTls = false,
   ): ListenerBehaviour => ({
     name,
     http,
     protocol,
     detect: () => config.detect,
     tcpTarget,
+    tls: () => {
+      const server = terminatesTls ? mesh.server() : null;
+      return server === null ? null : { port: rt.tls, config: server };
+    },
     log: (level, msg, fields) => opts.log(level, msg, fields),
   });
 
@@ -155,6 +175,9 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     get openConnections() {
       return tracked.size;
     },
+    setCredentials(c) {
+      mesh.set(c);
+    },
     async start() {
       const bound: Record<string, Addr> = {};
       scheduleSweep();
@@ -176,8 +199,11 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
           () => config.inbound?.protocol ?? "detect",
           () => {
             const app = config.inbound?.app;
-            return app ? { addr: app, key: endpointKey(app) } : undefined;
+            if (!app) return undefined;
+            const key = endpointKey(app);
+            return { addr: app, key, pool: key };
           },
+          true,
         ));
       }
       for (const svc of config.services) {
@@ -199,6 +225,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
         config.outbound.port, config.inbound?.host, config.inbound?.port, config.services.map((s) => s.listen)]);
       if (listenersChanged) opts.log("warn", "listener addresses changed in the config; they apply on restart");
       config = next;
+      inboundAuthz = next.inbound ? compileInboundAuthz(next.inbound.authorization) : null;
       routes = new TrafficTable(next, routes, { random, now: rt.clock.now(), metrics: opts.metrics });
       const live = routes.endpointKeys();
       if (next.inbound) live.add(endpointKey(next.inbound.app));

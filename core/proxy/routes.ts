@@ -112,9 +112,10 @@ export class TrafficTable {
   }
 
   /** Every endpoint key in the table, to let pools drop connections to endpoints that are gone. */
+  /** The pool keys (Endpoint.pool) of every configured endpoint. */
   endpointKeys(): Set<string> {
     const keys = new Set<string>();
-    for (const b of this.backends.values()) for (const e of b.endpoints) keys.add(e.key);
+    for (const b of this.backends.values()) for (const e of b.endpoints) keys.add(e.pool);
     return keys;
   }
 

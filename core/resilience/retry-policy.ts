@@ -53,6 +53,7 @@ export function outcomeOfError(code: ErrorCode): TryOutcome {
     case "CONNECT_RESET":
     case "CONNECT_FAILED":
     case "TLS_FAILED":
+    case "TLS_IDENTITY_MISMATCH":
       return { kind: "connect-failure" };
     case "UPSTREAM_RESET":
       return { kind: "reset" };

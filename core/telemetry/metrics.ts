@@ -7,7 +7,9 @@
 // Exporters call snapshot() at scrape time, which walks the tables, reads the endpoint-gauge source and
 // builds label objects.
 
+import { idLabel, PeerTags, type PeerTag } from "./peer-tags.ts";
 import type {
+  AuthzEvent,
   Classification,
   Direction,
   EndpointGauge,
@@ -81,6 +83,11 @@ export const METRIC = {
   endpointEjectionsTotal: "http_endpoint_ejections_total",
   balancerEndpoints: "http_balancer_endpoints",
   endpointBreakerState: "http_endpoint_breaker_state",
+  inboundHttpAuthzAllowTotal: "inbound_http_authz_allow_total",
+  inboundHttpAuthzDenyTotal: "inbound_http_authz_deny_total",
+  inboundTcpAuthzAllowTotal: "inbound_tcp_authz_allow_total",
+  inboundTcpAuthzDenyTotal: "inbound_tcp_authz_deny_total",
+  identityCertExpiration: "identity_cert_expiration_timestamp_seconds",
 } as const;
 
 /** Linkerd's default response classification: a response is a failure when its status is 5xx. */
@@ -116,6 +123,7 @@ export class TcpCounters implements TcpMetrics {
 export class StatusCounters {
   code = 0;
   grpc = -1;
+  peer: PeerTag | undefined;
   success = 0;
   failure = 0;
   latencySum = 0;
@@ -128,7 +136,7 @@ export class StatusCounters {
 
 export class HttpCounters implements HttpMetrics {
   requests = 0;
-  /** Keyed by status code (100..999; anything else is recorded as 0) x 32 + gRPC status + 1. */
+  /** Keyed by peer slot x 32768 + status code (100..999; anything else is recorded as 0) x 32 + gRPC status + 1. */
   readonly byStatus = new Map<number, StatusCounters>();
   // Most responses repeat the previous status: skip the Map lookup then.
   private lastCode = -1;
@@ -141,15 +149,16 @@ export class HttpCounters implements HttpMetrics {
   request(): void {
     this.requests++;
   }
-  response(status: number, classification: Classification, latencyMs: number, grpcStatus = -1): void {
+  response(status: number, classification: Classification, latencyMs: number, grpcStatus = -1, peer?: PeerTag): void {
     const grpc = grpcStatus >= 0 && grpcStatus <= 16 ? grpcStatus | 0 : -1;
     const code = status >= 100 && status <= 999 ? status | 0 : 0;
-    const key = code * 32 + grpc + 1;
+    const key = (peer === undefined ? 0 : peer.slot * 32768) + code * 32 + grpc + 1;
     let s = key === this.lastCode ? this.lastStatus : this.byStatus.get(key);
     if (s === undefined) {
       s = new StatusCounters(this.bounds.length + 1);
       s.code = code;
       s.grpc = grpc;
+      s.peer = peer;
       this.byStatus.set(key, s);
     }
     this.lastCode = key;
@@ -322,6 +331,9 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
   private readonly routeTables: Record<Direction, BoundedPairTable<RouteCounters>>;
   private readonly serviceTables: Record<Direction, BoundedTable<ServiceCounters>>;
   private endpointGauges: (() => Iterable<EndpointGauge>) | undefined;
+  private readonly peerTags: PeerTags;
+  private readonly authzCounts = new Map<string, { kind: "http" | "tcp"; event: AuthzEvent; peer: PeerTag; n: number }>();
+  private certExpirySeconds: number | undefined;
 
   constructor(opts: MetricsStoreOptions = {}) {
     const max = opts.maxLabelValues ?? DEFAULT_MAX_LABEL_VALUES;
@@ -343,6 +355,24 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
     const service = (d: Direction) => new BoundedTable(max, (svc) => new ServiceCounters(d, svc, max));
     this.routeTables = { inbound: route("inbound"), outbound: route("outbound") };
     this.serviceTables = { inbound: service("inbound"), outbound: service("outbound") };
+    this.peerTags = new PeerTags(max);
+  }
+
+  peerTag(direction: Direction, tls: string, id: string): PeerTag {
+    return this.peerTags.get(direction, tls, id);
+  }
+
+  authz(kind: "http" | "tcp", event: AuthzEvent, peer: PeerTag): void {
+    // Route and rule names come from the config and peer tags are bounded, so the key space is bounded too.
+    const key = `${kind} ${event.allowed} ${event.route} ${event.rule} ${peer.slot}`;
+    const c = this.authzCounts.get(key);
+    if (c !== undefined) c.n++;
+    else this.authzCounts.set(key, { kind, event, peer, n: 1 });
+  }
+
+  /** The proxy certificate's notAfter, in seconds since the epoch (undefined: no identity). */
+  setCertExpiration(seconds: number | undefined): void {
+    this.certExpirySeconds = seconds;
   }
 
   tcp(direction: Direction, peer: "src" | "dst", target: string): TcpCounters {
@@ -376,6 +406,7 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
           const status_code = String(s.code);
           const base: Record<string, string> = { direction: d, authority: h.authority, status_code };
           if (s.grpc >= 0) base.grpc_status_code = String(s.grpc);
+          if (s.peer !== undefined) addPeerLabels(base, s.peer);
           if (s.success > 0) responses.push({ labels: { ...base, classification: "success" }, value: s.success });
           if (s.failure > 0) responses.push({ labels: { ...base, classification: "failure" }, value: s.failure });
           const cumulative = new Array<number>(this.latencyBoundsMs.length);
@@ -478,6 +509,20 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
       }
     }
 
+    const authz: Record<string, ScalarSample[]> = {
+      [METRIC.inboundHttpAuthzAllowTotal]: [], [METRIC.inboundHttpAuthzDenyTotal]: [],
+      [METRIC.inboundTcpAuthzAllowTotal]: [], [METRIC.inboundTcpAuthzDenyTotal]: [],
+    };
+    for (const c of this.authzCounts.values()) {
+      const name = c.kind === "http"
+        ? c.event.allowed ? METRIC.inboundHttpAuthzAllowTotal : METRIC.inboundHttpAuthzDenyTotal
+        : c.event.allowed ? METRIC.inboundTcpAuthzAllowTotal : METRIC.inboundTcpAuthzDenyTotal;
+      const labels: Record<string, string> = { authz_rule: c.event.rule };
+      if (c.event.route !== "") labels.route = c.event.route;
+      authz[name]!.push({ labels: addPeerLabels(labels, c.peer), value: c.n });
+    }
+    const certExpiry: ScalarSample[] = this.certExpirySeconds === undefined ? [] : [{ labels: {}, value: this.certExpirySeconds }];
+
     return [
       { name: METRIC.requestTotal, help: "Total count of HTTP requests.", type: "counter", samples: requests },
       { name: METRIC.responseTotal, help: "Total count of HTTP responses.", type: "counter", samples: responses },
@@ -565,6 +610,25 @@ export class MetricsStore implements ProxyMetrics, MetricsSource {
         type: "gauge",
         samples: breakerState,
       },
+      ...([
+        [METRIC.inboundHttpAuthzAllowTotal, "Total count of HTTP requests the inbound authorization policy allowed."],
+        [METRIC.inboundHttpAuthzDenyTotal, "Total count of HTTP requests the inbound authorization policy denied (403, or PERMISSION_DENIED for gRPC)."],
+        [METRIC.inboundTcpAuthzAllowTotal, "Total count of opaque TCP connections the inbound authorization policy allowed."],
+        [METRIC.inboundTcpAuthzDenyTotal, "Total count of opaque TCP connections the inbound authorization policy denied (closed)."],
+      ] as const).map(([name, help]): MetricFamily => ({ name, help, type: "counter", samples: authz[name]! })),
+      {
+        name: METRIC.identityCertExpiration,
+        help: "Time when the proxy's current certificate expires, in seconds since the epoch.",
+        type: "gauge",
+        samples: certExpiry,
+      },
     ];
   }
+}
+
+/** Adds the `tls` label and, when the peer has one, its identity (client_id inbound, server_id outbound). */
+function addPeerLabels(labels: Record<string, string>, peer: PeerTag): Record<string, string> {
+  labels.tls = peer.tls;
+  if (peer.id !== "") labels[idLabel(peer.direction)] = peer.id;
+  return labels;
 }

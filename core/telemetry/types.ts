@@ -1,7 +1,10 @@
+import type { PeerTag } from "./peer-tags.ts";
+
 // What the proxy engine reports. Implementations keep plain counters (no allocation per event);
 // exporters (adapters/shared/prometheus.ts) read them when scraped.
 
 export type Direction = "inbound" | "outbound";
+export type { PeerTag };
 
 /** Per (direction, peer, target) TCP counters; `peer` is "src" for accepted and "dst" for opened connections. */
 export interface TcpMetrics {
@@ -18,7 +21,16 @@ export interface HttpMetrics {
   request(): void;
   /** latencyMs: from the request head to the response head. */
   /** `grpcStatus` (0..16) for gRPC responses: the grpc_status_code label; -1 or absent otherwise. */
-  response(status: number, classification: Classification, latencyMs: number, grpcStatus?: number): void;
+  /** `peer`: the client's TLS labels (inbound) or the answering endpoint's (outbound). */
+  response(status: number, classification: Classification, latencyMs: number, grpcStatus?: number, peer?: PeerTag): void;
+}
+
+/** An inbound authorization decision, for inbound_{http,tcp}_authz_{allow,deny}_total. */
+export interface AuthzEvent {
+  readonly allowed: boolean;
+  /** The route policy that applied, "" for the port's. */
+  readonly route: string;
+  readonly rule: string;
 }
 
 /** Per (route, backend service) traffic-policy counters; the engine asks once per compiled rule and caches it. */
@@ -60,6 +72,10 @@ export interface ProxyMetrics {
   http(direction: Direction, authority: string): HttpMetrics;
   route(direction: Direction, route: string, service: string): RouteMetrics;
   service(direction: Direction, service: string): ServiceMetrics;
+  /** The interned TLS labels of a peer (once per connection or endpoint, not per request). */
+  peerTag(direction: Direction, tls: string, id: string): PeerTag;
+  /** An inbound authorization decision on an HTTP request or an opaque TCP connection. */
+  authz(kind: "http" | "tcp", event: AuthzEvent, peer: PeerTag): void;
   /** The proxy registers where endpoint gauges come from (the last registration wins). */
   setEndpointGauges(source: () => Iterable<EndpointGauge>): void;
 }
@@ -85,6 +101,12 @@ export interface AccessLogRecord {
   grpc_status?: number;
   /** "HTTP/1.0", "HTTP/1.1" or "HTTP/2": how the client spoke. */
   protocol?: string;
+  /** The client's TLS ("true", "not_provided_by_remote", "no_identity"; inbound) or the endpoint's (outbound). */
+  tls?: string;
+  /** The client's verified SPIFFE ID (inbound). */
+  client_id?: string;
+  /** The endpoint's verified SPIFFE ID (outbound, meshed endpoints). */
+  server_id?: string;
 }
 
 // ---- Exporter side: a read-only snapshot of every metric family, taken at scrape time. ----

@@ -30,7 +30,8 @@ describe("parseConfig: the minimal file and defaults", () => {
     assert.deepEqual(ok(MINIMAL), {
       admin: { host: "127.0.0.1", port: 4191 },
       outbound: { host: "127.0.0.1", port: 4140, protocol: "detect" },
-      inbound: { host: "0.0.0.0", port: 4143, app: { host: "127.0.0.1", port: 8080 }, protocol: "detect", appProtocol: "auto" },
+      inbound: { host: "0.0.0.0", port: 4143, app: { host: "127.0.0.1", port: 8080 }, protocol: "detect", appProtocol: "auto",
+        authorization: { defaultAction: "allow", rules: [], routes: [] } },
       services: [
         {
           name: "web",

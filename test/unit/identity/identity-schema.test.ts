@@ -84,8 +84,8 @@ describe("Identity", () => {
 
 describe("Authorization", () => {
   it('defaults to allow with no rules', () => {
-    assert.deepEqual(ok(Authorization, {}), { defaultAction: "allow", rules: [] });
-    assert.deepEqual(ok(Authorization, { default: "deny" }), { defaultAction: "deny", rules: [] });
+    assert.deepEqual(ok(Authorization, {}), { defaultAction: "allow", rules: [], routes: [] });
+    assert.deepEqual(ok(Authorization, { default: "deny" }), { defaultAction: "deny", rules: [], routes: [] });
   });
 
   it("transforms to the AuthzPolicy, leaving absent keys out, and compiles", () => {
@@ -105,11 +105,38 @@ describe("Authorization", () => {
         { name: "probes", unauthenticated: true, networks: [{ cidr: "10.0.0.0/8", except: ["10.0.99.0/24"] }, { cidr: "fd00::/8" }] },
         { name: "both", identities: ["*"], unauthenticated: false, networks: [{ cidr: "::ffff:192.168.0.0/112" }] },
       ],
+      routes: [],
     });
     const authz = compileAuthz(policy);
     assert.deepEqual(authz.decide({ address: "10.0.0.1" }), { allowed: true, rule: "probes" });
     assert.deepEqual(authz.decide({ address: "10.0.99.1" }), { allowed: false, rule: "default" });
     assert.deepEqual(authz.decide({ address: "192.168.3.4", identity: "spiffe://other.org/x" }), { allowed: true, rule: "web" });
+  });
+
+  it("takes route policies with their matches, denying by default", () => {
+    const policy = ok(Authorization, {
+      routes: [{ name: "admin", matches: [{ path: { type: "PathPrefix", value: "/admin" } }], rules: [{ name: "ops", identities: ["spiffe://example.org/ns/ops/*"] }] }],
+    });
+    assert.deepEqual(policy.routes, [{
+      name: "admin",
+      matches: [{ path: { type: "PathPrefix", value: "/admin" } }],
+      defaultAction: "deny",
+      rules: [{ name: "ops", identities: ["spiffe://example.org/ns/ops/*"] }],
+    }]);
+    assert.equal(policy.defaultAction, "allow");
+  });
+
+  it("reports bad route policies at their paths", () => {
+    issueAt(issues(Authorization, { routes: [{ name: "a" }] }), "routes[0].matches", /missing required key/);
+    issueAt(issues(Authorization, { routes: [{ name: "a", matches: [] }] }), "routes[0].matches", /at least one item/);
+    issueAt(issues(Authorization, { routes: [{ name: "a", matches: [{ paht: {} }] }] }), "routes[0].matches[0].paht", /did you mean "path"/);
+    const m = [{ method: "GET" }];
+    issueAt(issues(Authorization, { routes: [{ name: "a", matches: m }, { name: "a", matches: m }] }), "routes[1].name", /route name "a" is used twice \(also routes\[0\]\)/);
+    issueAt(
+      issues(Authorization, { routes: [{ name: "a", matches: m, rules: [{ name: "r", unauthenticated: true }, { name: "r", unauthenticated: true }] }] }),
+      "routes[0].rules[1].name",
+      /rule name "r" is used twice/,
+    );
   });
 
   const rule = (r: Record<string, unknown>) => ({ rules: [{ name: "r", ...r }] });

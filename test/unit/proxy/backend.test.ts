@@ -224,7 +224,7 @@ test("a removed endpoint disappears from picks and gauges; re-added, it starts w
   assert.deepEqual(new Set(p), new Set([A, C]));
   assert.deepEqual([...b.gauges()].map((g) => g.endpoint), [A, C]);
   // A try to the removed endpoint that ends now is ignored.
-  const gone: Endpoint = { addr: { host: "127.0.0.1", port: 9002 }, key: B };
+  const gone: Endpoint = { addr: { host: "127.0.0.1", port: 9002 }, key: B, pool: B };
   b.onTryEnd(gone, 20, false, undefined);
   b.update(svc(), 30);
   assert.equal(states(b)[B], "closed");

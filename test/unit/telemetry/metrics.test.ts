@@ -169,6 +169,66 @@ describe("MetricsStore", () => {
       "http_endpoint_ejections_total",
       "http_balancer_endpoints",
       "http_endpoint_breaker_state",
+      "inbound_http_authz_allow_total",
+      "inbound_http_authz_deny_total",
+      "inbound_tcp_authz_allow_total",
+      "inbound_tcp_authz_deny_total",
+      "identity_cert_expiration_timestamp_seconds",
     ]);
+  });
+});
+
+describe("MetricsStore: TLS identities", () => {
+  const family = (m: MetricsStore, name: string) => m.snapshot().find((f) => f.name === name)!;
+
+  it("labels responses with the peer's tls and client_id (inbound) or server_id (outbound)", () => {
+    const m = new MetricsStore();
+    const web = m.peerTag("inbound", "true", "spiffe://example.org/ns/web/sa/web");
+    assert.equal(m.peerTag("inbound", "true", "spiffe://example.org/ns/web/sa/web"), web, "interned");
+    const plain = m.peerTag("inbound", "no_identity", "");
+    const http = m.http("inbound", "app");
+    http.response(200, "success", 1, -1, web);
+    http.response(200, "success", 1, -1, web);
+    http.response(200, "success", 1, -1, plain);
+    m.http("outbound", "svc").response(502, "failure", 1, -1, m.peerTag("outbound", "true", "spiffe://example.org/ns/b/sa/b"));
+    const samples = family(m, "response_total").samples as { labels: Record<string, string>; value: number }[];
+    assert.deepEqual(samples.map((s) => [s.labels.tls, s.labels.client_id ?? s.labels.server_id, s.value]), [
+      ["true", "spiffe://example.org/ns/web/sa/web", 2],
+      ["no_identity", undefined, 1],
+      ["true", "spiffe://example.org/ns/b/sa/b", 1],
+    ]);
+    assert.equal(samples[2]!.labels.client_id, undefined);
+  });
+
+  it("caps distinct identities per direction", () => {
+    const m = new MetricsStore({ maxLabelValues: 2 });
+    m.peerTag("inbound", "true", "spiffe://t/a");
+    m.peerTag("inbound", "true", "spiffe://t/b");
+    assert.equal(m.peerTag("inbound", "true", "spiffe://t/c").id, "overflow");
+    assert.equal(m.peerTag("outbound", "true", "spiffe://t/c").id, "spiffe://t/c");
+  });
+
+  it("counts authorization decisions by kind, route, rule and client", () => {
+    const m = new MetricsStore();
+    const peer = m.peerTag("inbound", "true", "spiffe://t/ns/a/sa/a");
+    m.authz("http", { allowed: true, route: "", rule: "web" }, peer);
+    m.authz("http", { allowed: true, route: "", rule: "web" }, peer);
+    m.authz("http", { allowed: false, route: "admin", rule: "default" }, peer);
+    m.authz("tcp", { allowed: false, route: "", rule: "default" }, m.peerTag("inbound", "no_identity", ""));
+    assert.deepEqual(family(m, "inbound_http_authz_allow_total").samples, [
+      { labels: { authz_rule: "web", tls: "true", client_id: "spiffe://t/ns/a/sa/a" }, value: 2 },
+    ]);
+    assert.deepEqual(family(m, "inbound_http_authz_deny_total").samples, [
+      { labels: { authz_rule: "default", route: "admin", tls: "true", client_id: "spiffe://t/ns/a/sa/a" }, value: 1 },
+    ]);
+    assert.deepEqual(family(m, "inbound_tcp_authz_deny_total").samples, [{ labels: { authz_rule: "default", tls: "no_identity" }, value: 1 }]);
+    assert.deepEqual(family(m, "inbound_tcp_authz_allow_total").samples, []);
+  });
+
+  it("exports the certificate expiry once set", () => {
+    const m = new MetricsStore();
+    assert.deepEqual(family(m, "identity_cert_expiration_timestamp_seconds").samples, []);
+    m.setCertExpiration(1_900_000_000);
+    assert.deepEqual(family(m, "identity_cert_expiration_timestamp_seconds").samples, [{ labels: {}, value: 1_900_000_000 }]);
   });
 });
