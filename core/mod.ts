@@ -20,6 +20,8 @@ export type {
   RouteConfig,
 } from "./config/types.ts";
 export { createProxy, type Proxy, type ProxyOptions, type LogFn } from "./proxy/proxy.ts";
+export type { TlsCredentials } from "./identity/credentials.ts";
+export type { CertificateIssuer, IssuedCertificate, KeyMaterial } from "./identity/issuer.ts";
 export { MetricsStore } from "./telemetry/metrics.ts";
 export { formatAccessLog } from "./telemetry/access-log.ts";
 export type {

@@ -1,19 +1,16 @@
 // Loading and watching the config file (node:fs, which Node, Bun and Deno all provide).
 //
-// Watching: fs.watch on the parent directory (so editors that write a new file and rename it over the old one,
-// and Kubernetes ConfigMap symlink swaps, are seen) plus a low-frequency stat poll as a safety net, because
-// fs.watch semantics differ across runtimes and file systems. Events are debounced; the file is re-read and
-// parsed; a valid config whose content differs from the last applied one goes to onValid, an invalid one to
-// onInvalid (reported once per distinct content, after a confirming re-read so a half-written file is not
-// reported), and the last good config stays in force. A file that is briefly missing is not an error; one still
+// Watching (file-watch.ts): fs.watch on the parent directory plus a low-frequency stat poll as a safety net,
+// debounced. On each change the file is re-read and parsed; a valid config whose content differs from the last
+// applied one goes to onValid, an invalid one to onInvalid (reported once per distinct content, after a
+// confirming re-read so a half-written file is not reported), and the last good config stays in force. A file that is briefly missing is not an error; one still
 // missing after `missingGraceMs` is reported once.
 
-import { watch, type FSWatcher } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
-import { dirname, resolve } from "node:path";
-import { clearInterval, clearTimeout, setInterval, setTimeout } from "node:timers";
+import { readFile } from "node:fs/promises";
+import { resolve } from "node:path";
 import { parseConfigSource, type ConfigIssue } from "../../core/config/parse.ts";
 import type { MeshletConfig } from "../../core/config/types.ts";
+import { errorText, watchFiles, type FileWatch } from "./file-watch.ts";
 
 export type LoadResult =
   | { ok: true; config: MeshletConfig; text: string }
@@ -62,68 +59,19 @@ export function watchConfigFile(
   opts: WatchOptions = {},
 ): ConfigWatcher {
   const file = resolve(path);
-  const dir = dirname(file);
   const debounceMs = opts.debounceMs ?? 100;
-  const pollMs = opts.pollMs ?? 2000;
   const missingGraceMs = opts.missingGraceMs ?? 1000;
-  const persistent = opts.persistent ?? true;
   const log = opts.log ?? (() => {});
 
   let closed = false;
-  let ready = false; // the baseline is known
-  let watcher: FSWatcher | undefined;
-  let debounce: ReturnType<typeof setTimeout> | undefined;
-  let firstEventAt = 0;
-  let running = false;
-  let rerun = false;
-  let lastStat = "";
+  let files: FileWatch | undefined; // started once the baseline is known
   let lastText: string | undefined = opts.initialText; // the last content handled (applied or reported)
   let appliedJson: string | undefined; // the last config handed to onValid (or loaded by the caller)
   let pendingInvalid: string | undefined; // invalid text seen once, reported if seen again
   let missingSince: number | undefined;
   let missingReported = false;
 
-  const timer = <T extends { unref(): unknown }>(t: T): T => {
-    if (!persistent) t.unref();
-    return t;
-  };
-
-  /** Debounced trigger; a steady stream of events still gets a read every 10 debounce periods. */
-  const schedule = (delay = debounceMs) => {
-    if (closed) return;
-    const now = performance.now();
-    if (debounce === undefined) firstEventAt = now;
-    else {
-      if (now - firstEventAt > debounceMs * 10) return;
-      clearTimeout(debounce);
-    }
-    debounce = timer(
-      setTimeout(() => {
-        debounce = undefined;
-        void check();
-      }, delay),
-    );
-  };
-
-  const check = async (): Promise<void> => {
-    if (closed || !ready) return;
-    if (running) {
-      rerun = true;
-      return;
-    }
-    running = true;
-    try {
-      await checkOnce();
-    } catch (e) {
-      log(`config watch: ${errorText(e)}`);
-    } finally {
-      running = false;
-      if (rerun && !closed) {
-        rerun = false;
-        schedule();
-      }
-    }
-  };
+  const schedule = (delay?: number) => files?.schedule(delay);
 
   const checkOnce = async () => {
     let text: string;
@@ -167,44 +115,7 @@ export function watchConfigFile(
     onInvalid(r.errors);
   };
 
-  const startWatch = () => {
-    if (closed || watcher || opts.fsWatch === false) return;
-    try {
-      // Any event in the directory may concern the file (ConfigMap updates swap a "..data" symlink; some
-      // runtimes report no file name), so every event triggers a debounced re-read; unchanged content is ignored.
-      watcher = watch(dir, { persistent }, () => schedule());
-      watcher.on("error", (e) => {
-        log(`config watch: fs.watch on ${dir} failed (${errorText(e)}); polling until it can be re-established`);
-        watcher?.close();
-        watcher = undefined;
-      });
-    } catch (e) {
-      watcher = undefined;
-      log(`config watch: fs.watch on ${dir} unavailable (${errorText(e)}); polling`);
-    }
-  };
-
-  const poll = async () => {
-    if (closed || !ready) return;
-    startWatch(); // re-establish a watcher that failed
-    try {
-      const s = await stat(file);
-      const sig = `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-      if (sig !== lastStat) {
-        lastStat = sig;
-        schedule(0);
-      }
-    } catch {
-      if (lastStat !== "missing") {
-        lastStat = "missing";
-        schedule(0);
-      }
-    }
-  };
-
-  const interval = pollMs > 0 ? timer(setInterval(() => void poll(), pollMs)) : undefined;
-
-  // Baseline: the caller's text, or the file as it is now.
+  // Baseline: the caller's text, or the file as it is now; then the watch starts.
   void (async () => {
     if (opts.initialText !== undefined) {
       const r = await parseConfigSource(opts.initialText, path);
@@ -218,14 +129,14 @@ export function watchConfigFile(
         // Missing or unreadable at start: the first successful read is handled as a change.
       }
     }
-    try {
-      const s = await stat(file);
-      lastStat = `${s.ino}:${s.size}:${s.mtimeMs}:${s.ctimeMs}`;
-    } catch {
-      lastStat = "missing";
-    }
-    ready = true;
-    startWatch();
+    if (closed) return;
+    files = watchFiles([file], checkOnce, {
+      debounceMs,
+      pollMs: opts.pollMs,
+      fsWatch: opts.fsWatch,
+      persistent: opts.persistent,
+      log: (line) => log(`config watch: ${line}`),
+    });
     if (opts.initialText !== undefined) schedule(0); // the file may have changed since the caller read it
   })();
 
@@ -233,17 +144,7 @@ export function watchConfigFile(
     close() {
       if (closed) return;
       closed = true;
-      watcher?.close();
-      watcher = undefined;
-      if (debounce !== undefined) clearTimeout(debounce);
-      if (interval !== undefined) clearInterval(interval);
+      files?.close();
     },
   };
-}
-
-function errorText(e: unknown): string {
-  if (!(e instanceof Error)) return String(e);
-  const code = (e as { code?: unknown }).code;
-  // Node's fs messages already start with the code ("ENOENT: no such file..."); Deno's and Bun's may not.
-  return typeof code === "string" && !e.message.startsWith(code) ? `${code}: ${e.message}` : e.message;
 }

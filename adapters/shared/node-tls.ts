@@ -27,37 +27,89 @@ function isConn(t: Conn | Addr): t is Conn {
   return typeof (t as Conn).setHandlers === "function";
 }
 
+// PEM material is parsed once per config object, not per handshake (on Node, OpenSSL 3 takes about a millisecond
+// per context): each config object gets a cached SecureContext, on both sides. A credentials rotation hands new
+// config objects, so WeakMaps keyed by them pick up the new material and let the old contexts go.
+//
 // Server side: node:tls only computes `authorized` (client certificate verification) for sockets a tls.Server
-// accepts, so the accepted stream is fed to a never-listening tls.Server with emit("connection"). One server per
-// handshake keeps the match trivial (a shared server would have to match sockets by internal fields, which Node
-// does not set for non-socket streams); its cost is parsing the PEM material per accept: cache a SecureContext
-// here if mTLS accept rates make it show in a profile.
+// accepts (a TLSSocket made with isServer leaves it false on Node and Deno), so the accepted stream is fed to a
+// never-listening tls.Server with emit("connection"). A long-lived server per config object cannot be shared by
+// concurrent accepts: its 'secureConnection' and 'tlsClientError' hand back only the TLSSocket, and finding the
+// stream (so the accept) under it takes internal fields that differ per runtime (Node does not set `_parent` for
+// non-socket streams; the stream is at socket._handle._parentWrap.stream). So each accept still gets a server, but a
+// cheap one (a few µs): tls.Server takes no ready context, it builds one from PEM in setSecureContext() and hands its
+// `_sharedCreds` to the sockets it wraps. AcceptServer skips that build and sets the cached context there, a field
+// Node, Bun and Deno all read under that name (test/adapters/tls.cases.ts pins the handshakes on all three).
 type ServerSocket = tls.TLSSocket & { servername?: string | false };
 
-const serverOptions = new WeakMap<TlsServerConfig, tls.TlsOptions>();
+interface ServerSetup {
+  ctx: tls.SecureContext;
+  opts: tls.TlsOptions;
+}
 
-function optionsFor(cfg: TlsServerConfig): tls.TlsOptions {
-  let opts = serverOptions.get(cfg);
-  if (opts !== undefined) return opts;
-  const o: tls.TlsOptions & { allowHalfOpen?: boolean } = {
+class AcceptServer extends tls.Server {
+  constructor(setup: ServerSetup) {
+    super(setup.opts);
+    (this as unknown as { _sharedCreds: tls.SecureContext })._sharedCreds = setup.ctx;
+  }
+
+  // Called by the tls.Server constructor on Node and Deno (Bun calls its own, building a certificate-less context).
+  override setSecureContext(): void {}
+}
+
+const serverSetups = new WeakMap<TlsServerConfig, ServerSetup>();
+
+function serverSetup(cfg: TlsServerConfig): ServerSetup {
+  let setup = serverSetups.get(cfg);
+  if (setup !== undefined) return setup;
+  const ctxOpts: tls.SecureContextOptions = {
     cert: cfg.cert,
     key: cfg.key,
+    // As tls.Server builds its context. Without a session ID context, OpenSSL fails the handshake of a client that
+    // resumes a session when client certificates are requested.
+    sessionIdContext: "meshlet",
+    honorCipherOrder: true,
+  };
+  if (cfg.ca !== undefined) ctxOpts.ca = cfg.ca;
+  const opts: tls.TlsOptions & { allowHalfOpen?: boolean } = {
     requestCert: cfg.requestCert ?? false,
     // Authorization is the core's decision: it reads TlsInfo.authorized and the peer certificate.
     rejectUnauthorized: false,
     allowHalfOpen: true,
   };
-  if (cfg.ca !== undefined) o.ca = cfg.ca;
-  if (cfg.alpn !== undefined) o.ALPNProtocols = cfg.alpn;
-  serverOptions.set(cfg, o);
-  return o;
+  if (cfg.alpn !== undefined) opts.ALPNProtocols = cfg.alpn;
+  setup = { ctx: tls.createSecureContext(ctxOpts), opts };
+  serverSetups.set(cfg, setup);
+  return setup;
+}
+
+// Client side: tls.connect takes a context (secureContext) and ignores ca/cert/key then.
+type ConnectOptions = tls.ConnectionOptions & { allowHalfOpen?: boolean };
+
+const clientOptions = new WeakMap<TlsClientConfig, ConnectOptions>();
+
+function connectOptionsFor(cfg: TlsClientConfig): ConnectOptions {
+  let opts = clientOptions.get(cfg);
+  if (opts !== undefined) return opts;
+  const ctxOpts: tls.SecureContextOptions = {};
+  if (cfg.ca !== undefined) ctxOpts.ca = cfg.ca;
+  if (cfg.cert !== undefined) ctxOpts.cert = cfg.cert;
+  if (cfg.key !== undefined) ctxOpts.key = cfg.key;
+  // allowHalfOpen is honoured by tls.connect (passed to the TLSSocket) but missing from its type.
+  opts = { allowHalfOpen: true, rejectUnauthorized: true, secureContext: tls.createSecureContext(ctxOpts) };
+  if (cfg.servername !== undefined) opts.servername = cfg.servername;
+  if (cfg.alpn !== undefined) opts.ALPNProtocols = cfg.alpn;
+  // The chain is still verified against `ca` (rejectUnauthorized); only the DNS-name check is skipped.
+  if (cfg.verifyServerName === false) opts.checkServerIdentity = () => undefined;
+  clientOptions.set(cfg, opts);
+  return opts;
 }
 
 export function createNodeTls(): Tls {
   return {
     accept(conn: Conn, cfg: TlsServerConfig, preread?: Uint8Array): Promise<Conn> {
       return new Promise((resolve, reject) => {
-        const srv = new tls.Server(optionsFor(cfg));
+        const srv = new AcceptServer(serverSetup(cfg));
         const stream = connToDuplex(conn, preread);
         let settled = false;
         srv.once("secureConnection", (s: ServerSocket) => {
@@ -87,13 +139,7 @@ export function createNodeTls(): Tls {
 
     connect(target: Conn | Addr, cfg: TlsClientConfig): Promise<Conn> {
       return new Promise((resolve, reject) => {
-        // allowHalfOpen is honoured by tls.connect (passed to the TLSSocket) but missing from its type.
-        const opts: tls.ConnectionOptions & { allowHalfOpen?: boolean } = { allowHalfOpen: true, rejectUnauthorized: true };
-        if (cfg.servername !== undefined) opts.servername = cfg.servername;
-        if (cfg.alpn !== undefined) opts.ALPNProtocols = cfg.alpn;
-        if (cfg.ca !== undefined) opts.ca = cfg.ca;
-        if (cfg.cert !== undefined) opts.cert = cfg.cert;
-        if (cfg.key !== undefined) opts.key = cfg.key;
+        const opts: ConnectOptions = { ...connectOptionsFor(cfg) };
         const over = isConn(target) ? target : null;
         let connected = over !== null;
         if (over !== null) opts.socket = connToDuplex(over);
@@ -114,6 +160,13 @@ export function createNodeTls(): Tls {
         s.once("error", onError);
         s.once("secureConnect", () => {
           s.off("error", onError);
+          // rejectUnauthorized is left to three different TLS layers: none reports an unverified server today (Node 20,
+          // Bun 1.4, Deno 2.9; pinned in tls.cases.ts), and this keeps a handshake from one that would from passing.
+          if (!s.authorized) {
+            s.destroy();
+            reject(new MeshletError("TLS_FAILED", `TLS handshake failed: server certificate not trusted (${String(s.authorizationError ?? "unauthorized")})`));
+            return;
+          }
           const info = tlsInfo(s, cfg.servername);
           resolve(over !== null ? new SocketConn(s, info, over, false) : new SocketConn(s, info, undefined, false));
         });

@@ -13,6 +13,9 @@ import { MetricsStore } from "../../core/telemetry/metrics.ts";
 import type { Platform } from "./cli.ts";
 import { loadConfigFile, watchConfigFile } from "./config-file.ts";
 import { createMetricsRegistry } from "./prometheus.ts";
+import { startIdentitySource, type IdentitySource } from "./identity-source.ts";
+import type { CertificateIssuer } from "../../core/identity/issuer.ts";
+import { dirname, resolve } from "node:path";
 
 export interface RunProxyOptions {
   file?: string;
@@ -22,6 +25,8 @@ export interface RunProxyOptions {
   accessLog?: boolean;
   /** Called with the bound addresses once everything listens. */
   onReady?(listeners: Record<string, string>): void;
+  /** Embedding programs: certify the proxy's generated key with this issuer (instead of the identity files). */
+  issuer?: CertificateIssuer;
 }
 
 export function makeLogger(rt: Runtime): LogFn {
@@ -56,6 +61,28 @@ export async function runProxy(rt: Runtime, p: Platform, opts: RunProxyOptions):
     accessLog: (rec) => rt.stdout(formatAccessLog(rec)),
   });
 
+  // The identity comes before the listeners: the inbound port must be able to terminate mTLS from the start.
+  let identity: IdentitySource | undefined;
+  if (config.identity !== undefined) {
+    try {
+      identity = await startIdentitySource({
+        config: config.identity,
+        baseDir: opts.file !== undefined ? dirname(resolve(opts.file)) : resolve("."),
+        clock: rt.clock,
+        log,
+        ...(opts.issuer !== undefined ? { issuer: opts.issuer } : {}),
+        onCredentials: (c) => {
+          proxy.setCredentials(c);
+          store.setCertExpiration(Math.floor(c.notAfter / 1000));
+          log("info", "identity certificate installed", { id: c.id, not_after: new Date(c.notAfter).toISOString() });
+        },
+      });
+    } catch (err) {
+      log("error", "cannot start: no identity certificate", { error: err instanceof Error ? err.message : String(err) });
+      return p.exit(1);
+    }
+  }
+
   let ready = false;
   let stopping = false;
   let admin: { close(): Promise<void> } | undefined;
@@ -66,6 +93,7 @@ export async function runProxy(rt: Runtime, p: Platform, opts: RunProxyOptions):
     ready = false;
     log("info", "draining", { reason: why, open_connections: proxy.openConnections, grace_ms: proxy.config.shutdownGraceMs });
     watcher?.close();
+    identity?.close();
     void proxy.shutdown().then(async () => {
       await admin?.close();
       log("info", "stopped");
@@ -102,6 +130,9 @@ export async function runProxy(rt: Runtime, p: Platform, opts: RunProxyOptions):
     watcher = watchConfigFile(
       opts.file,
       (next) => {
+        if (JSON.stringify(next.identity) !== JSON.stringify(proxy.config.identity)) {
+          log("warn", "identity settings changed in the config; they apply on restart (certificate files are watched on their own)");
+        }
         proxy.update(withOverrides(next));
         log("info", "config reloaded", { file: opts.file, services: next.services.length });
       },

@@ -21,6 +21,11 @@ export function formatAccessLog(rec: AccessLogRecord): string {
     request_bytes: rec.request_bytes,
     response_bytes: rec.response_bytes,
     ...(rec.error !== undefined ? { error: rec.error } : {}),
+    ...(rec.grpc_status !== undefined ? { grpc_status: rec.grpc_status } : {}),
+    ...(rec.protocol !== undefined ? { protocol: rec.protocol } : {}),
+    ...(rec.tls !== undefined ? { tls: rec.tls } : {}),
+    ...(rec.client_id !== undefined ? { client_id: rec.client_id } : {}),
+    ...(rec.server_id !== undefined ? { server_id: rec.server_id } : {}),
   };
   return JSON.stringify(line);
 }

@@ -4,6 +4,8 @@ import { test } from "node:test";
 import type { Runtime } from "../../core/ports.ts";
 import { fullCapabilities, portCases } from "./ports.cases.ts";
 import "./certs.cases.ts";
+import "./tls.cases.ts";
+import "./identity-source.cases.ts";
 
 const adapter = "../../adapters/deno/runtime.ts";
 const { createRuntime } = (await import(adapter)) as { createRuntime(): Runtime };

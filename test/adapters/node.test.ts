@@ -3,6 +3,8 @@ import { test } from "node:test";
 import { createRuntime } from "../../adapters/node/runtime.ts";
 import { fullCapabilities, portCases } from "./ports.cases.ts";
 import "./certs.cases.ts";
+import "./tls.cases.ts";
+import "./identity-source.cases.ts";
 
 const rt = createRuntime();
 const caps = fullCapabilities;

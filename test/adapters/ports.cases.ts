@@ -29,7 +29,7 @@ const HOST = "127.0.0.1";
 const enc = new TextEncoder();
 const dec = new TextDecoder();
 
-function deferred<T = void>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
+export function deferred<T = void>(): { promise: Promise<T>; resolve(v: T): void; reject(e: unknown): void } {
   let resolve!: (v: T) => void;
   let reject!: (e: unknown) => void;
   const promise = new Promise<T>((res, rej) => {
@@ -43,7 +43,7 @@ function sleep(ms: number): Promise<void> {
   return new Promise((r) => setTimeout(r, ms));
 }
 
-function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+export function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: ReturnType<typeof setTimeout> | undefined;
   const t = new Promise<never>((_, rej) => {
     timer = setTimeout(() => rej(new Error(`timed out after ${ms} ms: ${what}`)), ms);
@@ -70,7 +70,7 @@ function pattern(offset: number, len: number): Uint8Array {
 }
 
 /** Records everything a Conn reports, with counters to check "exactly once". */
-class Recorder implements ConnHandlers {
+export class Recorder implements ConnHandlers {
   chunks: Uint8Array[] = [];
   bytes = 0;
   ends = 0;
@@ -102,7 +102,7 @@ class Recorder implements ConnHandlers {
 }
 
 /** Listens on 127.0.0.1:0 and hands accepted connections out in order. */
-async function server(rt: Runtime): Promise<{ l: Listener; next(): Promise<Conn> }> {
+export async function server(rt: Runtime): Promise<{ l: Listener; next(): Promise<Conn> }> {
   const waiting: ((c: Conn) => void)[] = [];
   const ready: Conn[] = [];
   const l = await rt.net.listen({ host: HOST, port: 0 }, (c) => {

@@ -30,15 +30,15 @@ export const runtime: RuntimeName = (() => {
   return r as RuntimeName;
 })();
 
-/** The command (and its leading arguments) that runs the meshlet CLI under the chosen runtime. */
-export function cliCommand(): { cmd: string; args: string[] } {
+/** The command (and its leading arguments) that runs the meshlet CLI under the chosen runtime (or `rt`). */
+export function cliCommand(rt: RuntimeName = runtime): { cmd: string; args: string[] } {
   const custom = process.env.MESHLET_PROXY_CMD?.trim();
-  if (custom) {
+  if (custom && rt === runtime) {
     const [cmd, ...args] = custom.split(/\s+/);
     return { cmd: cmd!, args };
   }
   const bin = (name: string) => join(REPO_ROOT, "node_modules", ".bin", name);
-  switch (runtime) {
+  switch (rt) {
     case "node":
       return { cmd: process.execPath, args: [join(REPO_ROOT, "dist/node/main.js")] };
     case "bun":
@@ -129,7 +129,7 @@ export function tempPath(name: string): string {
 export interface ServiceSpec {
   name: string;
   hostnames?: string[];
-  endpoints: (string | { host: string; port: number; weight?: number })[];
+  endpoints: (string | { host: string; port: number; weight?: number; identity?: string })[];
   listen?: { port: 0; protocol: "opaque" | "detect" };
   /** The rest of a service's config keys (balancer, failureAccrual, retryBudget, maxPending). */
   [key: string]: unknown;
@@ -329,8 +329,8 @@ function sumStatusField(pgid: number, field: string): number {
 }
 
 /** Spawns the CLI with `args` in its own process group, cwd = repo root. */
-export function spawnCli(args: string[], configPath = ""): ProxyProcess {
-  const { cmd, args: pre } = cliCommand();
+export function spawnCli(args: string[], configPath = "", rt: RuntimeName = runtime): ProxyProcess {
+  const { cmd, args: pre } = cliCommand(rt);
   const child = spawn(cmd, [...pre, ...args], {
     cwd: REPO_ROOT,
     detached: true,
@@ -344,6 +344,8 @@ export interface StartOptions {
   readyTimeoutMs?: number;
   /** File name inside the temp dir; defaults to a unique one. */
   fileName?: string;
+  /** Run this proxy on another runtime than the suite's (cross-runtime cases). */
+  runtime?: RuntimeName;
 }
 
 let configSeq = 0;
@@ -352,7 +354,7 @@ let configSeq = 0;
 export async function startProxy(config: unknown, opts: StartOptions = {}): Promise<ProxyProcess> {
   const file = tempPath(opts.fileName ?? `meshlet-${process.pid}-${++configSeq}.json`);
   writeFileSync(file, typeof config === "string" ? config : JSON.stringify(config, null, 2));
-  const p = spawnCli(["proxy", "-c", file], file);
+  const p = spawnCli(["proxy", "-c", file], file, opts.runtime);
   const timeoutMs = opts.readyTimeoutMs ?? Number(process.env.MESHLET_READY_TIMEOUT_MS ?? 20000);
   try {
     const ready = await waitFor(
