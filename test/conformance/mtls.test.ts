@@ -245,10 +245,10 @@ describe(`inbound authorization against outside clients [${h.runtime}]`, { timeo
     const r = await h.httpRequest({ port: proxy!.port("inbound"), host: "app", path: "/plain" });
     assert.equal(r.status, 403);
     assert.equal(r.headers["x-meshlet-error"], "unauthorized");
-    const g = await h.curl(["--http2-prior-knowledge", "-X", "POST", "-H", "content-type: application/grpc", "-H", "te: trailers",
-      "--data-binary", "@-", `http://${h.HOST}:${proxy!.port("inbound")}/pkg.Svc/Method`], { input: Buffer.from([0, 0, 0, 0, 0]) });
-    assert.equal(g.status, 200);
-    assert.equal(h.header(g, "grpc-status"), "7");
+    // A grpc-js client (h2c, plaintext): the denial is a trailers-only PERMISSION_DENIED.
+    const g = await runClient(proxy!.port("inbound"), "app", ["status_of_empty_call"]);
+    assert.equal(g.status_of_empty_call?.code, 7, JSON.stringify(g));
+    assert.match(g.status_of_empty_call?.details ?? "", /not authorized on this port/);
     assert.ok((await h.metricValue(proxy!, "inbound_http_authz_deny_total", { tls: "no_identity" })) >= 2);
   });
 

@@ -593,6 +593,10 @@ describe("examples/meshlet.yaml", () => {
       c.services.map((s) => s.name),
       ["web", "db", "web-v2"],
     );
+    assert.equal(c.identity?.id, "spiffe://cluster.local/ns/default/sa/web");
+    assert.equal(c.services[2]!.endpoints[0]!.identity, "spiffe://cluster.local/ns/default/sa/web-v2");
+    assert.deepEqual(c.inbound?.authorization.rules.map((r) => r.name), ["mesh", "node-probes"]);
+    assert.equal(c.inbound?.authorization.routes[0]?.defaultAction, "deny");
     const [route] = c.routes;
     assert.equal(route?.name, "web-canary");
     assert.deepEqual(route?.parentRefs, ["web"]);
