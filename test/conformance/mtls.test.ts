@@ -177,6 +177,7 @@ describe(`mTLS between proxies: ${h.runtime} client side, ${PEER[h.runtime]} ser
 describe(`inbound authorization against outside clients [${h.runtime}]`, { timeout: 120_000 }, () => {
   let ca: LocalCa, app: h.Upstream, tcp: h.TcpUpstream, proxy: h.ProxyProcess | undefined, tcpProxy: h.ProxyProcess | undefined;
   let anchors: string, otherAnchors: string;
+  let httpConfig: (policy: unknown) => Record<string, unknown>;
   const files: Record<string, IdentityFiles> = {};
   let hasOpenssl = false;
   const t = (name: string, fn: (tc: { skip(m: string): void }) => Promise<void>) =>
@@ -198,9 +199,9 @@ describe(`inbound authorization against outside clients [${h.runtime}]`, { timeo
     app = await h.startUpstream();
     tcp = await h.startTcpUpstream((s) => s.on("data", (d: Buffer) => s.write(d)));
     const policy = { default: "deny", rules: [{ name: "web", identities: [`spiffe://${TD}/ns/web/*`] }] };
-    proxy = await h.startProxy(
-      h.makeConfig({ services: [], app: app.addr, overrides: { identity: files.server, inbound: { host: h.HOST, port: 0, app: app.addr, authorization: policy } } }),
-    );
+    httpConfig = (p: unknown) =>
+      h.makeConfig({ services: [], app: app.addr, overrides: { identity: files.server, inbound: { host: h.HOST, port: 0, app: app.addr, authorization: p } } });
+    proxy = await h.startProxy(httpConfig(policy));
     tcpProxy = await h.startProxy(
       h.makeConfig({ services: [], app: tcp.addr, overrides: { identity: files.server, inbound: { host: h.HOST, port: 0, app: tcp.addr, authorization: policy } } }),
     );
@@ -250,6 +251,16 @@ describe(`inbound authorization against outside clients [${h.runtime}]`, { timeo
     assert.equal(g.status_of_empty_call?.code, 7, JSON.stringify(g));
     assert.match(g.status_of_empty_call?.details ?? "", /not authorized on this port/);
     assert.ok((await h.metricValue(proxy!, "inbound_http_authz_deny_total", { tls: "no_identity" })) >= 2);
+  });
+
+  t("a policy change in the config file applies on reload; an invalid one is refused and the last good one stays", async () => {
+    const port = proxy!.port("inbound");
+    assert.equal((await h.httpRequest({ port, host: "app", path: "/before" })).status, 403);
+    proxy!.writeConfig(httpConfig({ default: "deny", rules: [{ name: "lan", unauthenticated: true, networks: [{ cidr: "127.0.0.0/8" }] }] }));
+    await h.waitFor(async () => ((await h.httpRequest({ port, host: "app", path: "/after" })).status === 200) || undefined, 10_000, "the new policy");
+    proxy!.writeConfig(httpConfig({ default: "deny", rules: [{ name: "bad", identities: ["spiffe://Upper.Case/x"] }] }));
+    await h.waitFor(() => /inbound\.authorization\.rules\[0\]\.identities\[0\]/.test(proxy!.stderr) || undefined, 10_000, "the rejection to be logged");
+    assert.equal((await h.httpRequest({ port, host: "app", path: "/still" })).status, 200, "the last good policy stays");
   });
 
   t("opaque TCP: an unauthorized client's connection is closed, an authorized mTLS client is forwarded", async (tc) => {
