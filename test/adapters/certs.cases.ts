@@ -25,6 +25,7 @@ import {
 } from "../../adapters/shared/certs.ts";
 import type { IssueRejectReason } from "../../core/identity/issuer.ts";
 import type { Conn, Runtime } from "../../core/ports.ts";
+import { API, HOST, runtimeName, TD, WEB } from "../support/identity-fixtures.ts";
 
 export interface CertCaseContext {
   rt: Runtime;
@@ -35,13 +36,6 @@ export interface CertCase {
   run(t: CertCaseContext): Promise<void>;
 }
 
-const g = globalThis as { Bun?: unknown; Deno?: unknown };
-const runtimeName = g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "node";
-
-const HOST = "127.0.0.1";
-const TD = "example.org";
-const WEB = `spiffe://${TD}/ns/default/sa/web`;
-const API = `spiffe://${TD}/ns/default/sa/api`;
 const enc = new TextEncoder();
 
 function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {

@@ -11,20 +11,7 @@ import { startIdentitySource, type IdentitySource } from "../../adapters/shared/
 import { pemToDer, peerSpiffeId } from "../../core/identity/certificate-info.ts";
 import type { TlsCredentials } from "../../core/identity/credentials.ts";
 import type { Runtime } from "../../core/ports.ts";
-
-const g = globalThis as { Bun?: unknown; Deno?: unknown };
-const runtimeName = g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "node";
-const WEB = "spiffe://example.org/ns/default/sa/web";
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
+import { runtimeName, sleep, waitFor, WEB } from "../support/identity-fixtures.ts";
 
 /** A temp dir whose files are written as a new file renamed over the old one; removed after fn. */
 async function withDir(fn: (dir: string, put: (name: string, text: string) => void) => Promise<void>): Promise<void> {

@@ -11,20 +11,13 @@ import { LocalCa, pemBlocks } from "../../adapters/shared/certs.ts";
 import { isMeshletError } from "../../core/errors.ts";
 import type { Conn, Runtime, TlsClientConfig, TlsServerConfig } from "../../core/ports.ts";
 import { Recorder, deferred, server, withTimeout } from "./ports.cases.ts";
+import { API, HOST, HOUR, runtimeName, TD, WEB } from "../support/identity-fixtures.ts";
 
 export interface TlsCase {
   name: string;
   run(rt: Runtime): Promise<void>;
 }
 
-const g = globalThis as { Bun?: unknown; Deno?: unknown };
-const runtimeName = g.Bun !== undefined ? "bun" : g.Deno !== undefined ? "deno" : "node";
-
-const HOST = "127.0.0.1";
-const TD = "example.org";
-const WEB = `spiffe://${TD}/ns/default/sa/web`;
-const API = `spiffe://${TD}/ns/default/sa/api`;
-const HOUR = 3_600_000;
 const enc = new TextEncoder();
 
 const der = (certPem: string): Uint8Array => pemBlocks(certPem, "CERTIFICATE")[0]!;

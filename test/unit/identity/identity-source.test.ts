@@ -26,22 +26,9 @@ import { RENEW_AT_PERCENT } from "../../../core/identity/rotation.ts";
 import type { Clock } from "../../../core/ports.ts";
 import { FakeClock } from "../../support/fake-runtime.ts";
 import { hasOpenssl } from "./openssl.ts";
+import { API, HOUR, sleep, TD, waitFor, WEB } from "../../support/identity-fixtures.ts";
 
-const TD = "example.org";
-const WEB = `spiffe://${TD}/ns/default/sa/web`;
-const API = `spiffe://${TD}/ns/default/sa/api`;
-const HOUR = 3_600_000;
 const WATCH = { debounceMs: 30, pollMs: 100 };
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
-
-async function waitFor(what: string, cond: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!cond()) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
-    await sleep(10);
-  }
-}
 
 const dirs: string[] = [];
 after(() => {
