@@ -74,17 +74,22 @@ export class Http2Connection extends FrameReceiver {
     s.headRequest = head.method === "HEAD";
     let authority = head.authority;
     if (authority === "") authority = hostField(head.headers);
-    const fields =
-      head.method === "CONNECT" && head.protocol === undefined
-        ? [":method", "CONNECT", ":authority", authority]
-        : authority === ""
-          ? [":method", head.method, ":scheme", head.scheme, ":path", head.path]
-          : [":method", head.method, ":scheme", head.scheme, ":authority", authority, ":path", head.path];
-    if (head.protocol !== undefined) fields.push(":protocol", head.protocol);
     this.streams.set(id, s);
     this.localActive++;
     s.headSent = true;
-    this.writeHeaders(id, fields, head.headers, endStream, authority !== "");
+    const enc = this.encoder;
+    this.beginBlock();
+    if (head.method === "CONNECT" && head.protocol === undefined) {
+      enc.field(":method", "CONNECT");
+      enc.field(":authority", authority);
+    } else {
+      enc.field(":method", head.method);
+      enc.field(":scheme", head.scheme);
+      if (authority !== "") enc.field(":authority", authority);
+      enc.field(":path", head.path);
+    }
+    if (head.protocol !== undefined) enc.field(":protocol", head.protocol);
+    this.sendBlock(id, head.headers, endStream, authority !== "");
     if (endStream) {
       s.endQueued = true;
       s.localEnded = true;

@@ -5,16 +5,16 @@
 
 import type { HeaderList } from "../http1/types.ts";
 import type { CancelTimer, Clock, Conn } from "../ports.ts";
-import { DEFAULT_INITIAL_WINDOW, ErrorCode, MAX_WINDOW } from "./frames/constants.ts";
-import { FrameReader } from "./frames/reader.ts";
+import { DEFAULT_INITIAL_WINDOW, ErrorCode, Flag, FRAME_HEADER_SIZE, FrameType, MAX_WINDOW } from "./frames/constants.ts";
+import { type FieldBlockType, FrameReader } from "./frames/reader.ts";
 import type { Frame, Http2Error } from "./frames/types.ts";
-import { encodeGoaway, encodeHeaders } from "./frames/writer.ts";
+import { encodeGoaway } from "./frames/writer.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack/mod.ts";
 import { Http2ConnectionError, type Http2ConnectionHandlers, type Http2Options } from "./connection-types.ts";
 import { ClosedIds } from "./closed-ids.ts";
 import { InboundWindow } from "./flow-window.ts";
 import { Bucket, type Http2Limits, resolveLimits } from "./limits.ts";
-import { appendOutgoing } from "./message-checks.ts";
+import { shapeOutgoing } from "./message-checks.ts";
 import { Output } from "./output.ts";
 import { PingTracker } from "./ping.ts";
 import { DataScheduler, type SchedulerHost } from "./scheduler.ts";
@@ -27,6 +27,8 @@ export const CLOSED_BY_PEER = 2; // the peer sent RST_STREAM: more frames are a 
 export const CLOSED_ENDED = 3; // both END_STREAMs: more DATA or HEADERS is a connection error
 /** How many closed stream ids are remembered with their reason. */
 export const REMEMBER_CLOSED = 1024;
+/** Room made in the output for a field block encoded in place (a larger one moves to the encoder's own buffer). */
+const BLOCK_ROOM = 256;
 
 const encoder = new TextEncoder();
 
@@ -71,6 +73,8 @@ export abstract class ConnectionCore implements SchedulerHost {
   protected shuttingDown = false;
   private closeNotified = false;
   protected capacityDue = false;
+  /** Where the HEADERS frame being encoded starts in the output's slab, or -1 (encoded in the encoder's scratch). */
+  private blockAt = -1;
   protected flushDue = false;
   private turnScheduled = false;
   protected lastRecvAt = 0;
@@ -95,7 +99,11 @@ export abstract class ConnectionCore implements SchedulerHost {
     this.connInbound = new InboundWindow(checkConnectionWindow(opts.connectionWindowSize));
     this.nextStreamId = this.server ? 2 : 1;
     this.reader = new FrameReader(
-      { frame: (f) => this.onFrame(f), error: (e) => this.onFrameError(e) },
+      {
+        frame: (f) => this.onFrame(f),
+        error: (e) => this.onFrameError(e),
+        fieldBlock: (type, id, flags, b, start, end) => this.onFieldFragment(type, id, flags, b, start, end),
+      },
       // A raised SETTINGS_MAX_FRAME_SIZE may apply at once: the peer sends no more than 16384 until it sees ours.
       { maxFrameSize: this.local.maxFrameSize, expectPreface: this.server },
     );
@@ -108,6 +116,8 @@ export abstract class ConnectionCore implements SchedulerHost {
   }
 
   protected abstract onFrame(f: Frame): void;
+  /** HEADERS or CONTINUATION (FrameHandler.fieldBlock): the fragment is b[start, end). */
+  protected abstract onFieldFragment(type: FieldBlockType, id: number, flags: number, b: Uint8Array, start: number, end: number): void;
   protected abstract onFrameError(e: Http2Error): void;
   abstract writeTrailers(s: Http2Stream, trailers: string[]): void;
   abstract sentEnd(s: Http2Stream): void;
@@ -305,12 +315,62 @@ export abstract class ConnectionCore implements SchedulerHost {
     }
   }
 
-  /** HEADERS (+ CONTINUATION): `fields` (pseudo-headers first) followed by the shaped `extra` fields. */
-  protected writeHeaders(id: number, fields: string[], extra: HeaderList | null, endStream: boolean, dropHost: boolean): void {
-    if (extra !== null) appendOutgoing(fields, extra, dropHost);
-    const block = this.encoder.encode(fields);
-    this.out.write(encodeHeaders(id, block, endStream, this.peer.maxFrameSize));
+  /**
+   * Starts the field block of a HEADERS frame: the caller adds the pseudo-headers with this.encoder.field(), then
+   * calls sendBlock(). The block is HPACK-encoded straight into the output, behind room for the frame header.
+   */
+  protected beginBlock(): void {
+    if (this.out.stopped) {
+      this.blockAt = -1;
+      this.encoder.begin(FRAME_HEADER_SIZE);
+      return;
+    }
+    const at = this.out.reserve(FRAME_HEADER_SIZE + BLOCK_ROOM);
+    this.blockAt = at;
+    this.encoder.beginAt(this.out.slab, at + FRAME_HEADER_SIZE);
+  }
+
+  /**
+   * Ends the block begun with the shaped `extra` fields and queues it: one HEADERS frame, its header written in
+   * front of the block where it lies; past the peer's SETTINGS_MAX_FRAME_SIZE, HEADERS and CONTINUATION frames
+   * copied from it. (A block that outgrew the output's buffer, or was encoded apart, is copied once.)
+   */
+  protected sendBlock(id: number, extra: HeaderList | null, endStream: boolean, dropHost: boolean): void {
+    const enc = this.encoder;
+    if (extra !== null) shapeOutgoing(enc, extra, dropHost);
+    const end = enc.finish();
+    const buf = enc.scratch;
+    const inPlace = this.blockAt >= 0 && buf === this.out.slab;
+    const at = this.blockAt >= 0 ? this.blockAt : 0;
+    const len = end - at - FRAME_HEADER_SIZE;
+    const max = this.peer.maxFrameSize;
+    const flags = endStream ? Flag.END_STREAM : 0;
+    if (len <= max) {
+      putFrameHeader(buf, at, len, FrameType.HEADERS, flags | Flag.END_HEADERS, id);
+      if (inPlace) this.out.commit(end);
+      else this.out.writeRange(buf, at, end);
+    } else {
+      // Frame headers go between the pieces: work from a copy when the block sits where they are written.
+      const src = inPlace ? buf.slice(at + FRAME_HEADER_SIZE, end) : buf;
+      const first = inPlace ? 0 : at + FRAME_HEADER_SIZE;
+      const last = first + len;
+      this.out.frameHeader(max, FrameType.HEADERS, flags, id);
+      this.out.writeRange(src, first, first + max);
+      for (let o = first + max; o < last; o += max) {
+        const n = Math.min(max, last - o);
+        this.out.frameHeader(n, FrameType.CONTINUATION, o + n === last ? Flag.END_HEADERS : 0, id);
+        this.out.writeRange(src, o, o + n);
+      }
+    }
+    enc.release();
     this.acks.credit();
+  }
+
+  /** HEADERS with `:status` and the shaped `headers`. */
+  protected writeResponseHeaders(id: number, status: number, headers: HeaderList | null, endStream: boolean): void {
+    this.beginBlock();
+    this.encoder.field(":status", statusText(status));
+    this.sendBlock(id, headers, endStream, false);
   }
 
   get peerMaxFrameSize(): number {
@@ -345,4 +405,24 @@ export abstract class ConnectionCore implements SchedulerHost {
     const w = this.local.initialWindowSize;
     return this.localAcked ? w : Math.max(w, DEFAULT_INITIAL_WINDOW);
   }
+}
+
+/** A 9-octet frame header at buf[o]. */
+function putFrameHeader(buf: Uint8Array, o: number, length: number, type: number, flags: number, streamId: number): void {
+  buf[o] = length >>> 16;
+  buf[o + 1] = (length >>> 8) & 0xff;
+  buf[o + 2] = length & 0xff;
+  buf[o + 3] = type;
+  buf[o + 4] = flags;
+  buf[o + 5] = streamId >>> 24;
+  buf[o + 6] = (streamId >>> 16) & 0xff;
+  buf[o + 7] = (streamId >>> 8) & 0xff;
+  buf[o + 8] = streamId & 0xff;
+}
+
+const STATUS_TEXT: string[] = [];
+
+/** String(status), without a new string for every response. */
+function statusText(status: number): string {
+  return (STATUS_TEXT[status] ??= String(status));
 }

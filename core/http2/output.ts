@@ -2,18 +2,34 @@
 // writes dominate CPU per request), passes large DATA payloads through uncopied, tracks the Conn's backpressure,
 // and counts the control frames queued while the peer is not reading. The owner flushes at the end of its turn
 // (it is told when the first frame of a turn is queued).
+//
+// Frames are built in place: frame headers and small frames go straight into a slab, and each flush hands the
+// Conn a view of the bytes written since the last one. A Conn may keep what it was given (queued behind
+// backpressure), so bytes once handed over are never written again: the slab is only ever appended to, and a new
+// one is taken when it runs short. One slab serves many turns, so a turn costs one view, not a buffer per frame
+// and another to join them. Slabs are small (an idle connection keeps at most one), a turn that outgrows one moves
+// to a bigger one, and a slab grown past the default is let go after its flush.
 
-import { concatBytes } from "../bytes.ts";
 import type { Conn } from "../ports.ts";
 
 /** Chunks at least this big are written as they are, after what is queued. */
 const PASS_THROUGH_BYTES = 16 * 1024;
 /** Queued bytes past this are written at once, so the Conn's backpressure is seen without waiting for the turn's end. */
 const FLUSH_BYTES = 64 * 1024;
+/** The size of a slab: a new one is taken when the current one cannot hold a frame. */
+const SLAB_BYTES = 4096;
+/** A flush that leaves less than this in the slab lets it go (rather than hand out slivers). */
+const MIN_TAIL = 256;
+/** Below this many octets a copy is a loop (no view to create for TypedArray.set). */
+const SMALL_COPY = 96;
+
+const NO_SLAB = new Uint8Array(0);
 
 export class Output {
-  private parts: Uint8Array[] = [];
-  private bytes = 0;
+  private buf = NO_SLAB;
+  /** buf[start, pos) is queued; buf[0, start) was handed to the Conn. */
+  private start = 0;
+  private pos = 0;
   private pending = false;
   private dead = false;
   /** The Conn's write() returned false and it has not drained since. */
@@ -34,18 +50,78 @@ export class Output {
 
   write(b: Uint8Array): void {
     if (this.dead) return;
-    if (b.length >= PASS_THROUGH_BYTES) {
+    const n = b.length;
+    if (n >= PASS_THROUGH_BYTES) {
       this.flush();
       this.put(b);
       return;
     }
-    this.parts.push(b);
-    this.bytes += b.length;
-    if (this.bytes >= FLUSH_BYTES) this.flush();
-    else if (!this.pending) {
-      this.pending = true;
-      this.onQueued();
+    const buf = this.room(n);
+    const p = this.pos;
+    if (n <= SMALL_COPY) for (let i = 0; i < n; i++) buf[p + i] = b[i]!;
+    else buf.set(b, p);
+    this.pos = p + n;
+    this.queued();
+  }
+
+  /** Writes src[start, end) (one frame's worth at most), as write() would a view of it. */
+  writeRange(src: Uint8Array, start: number, end: number): void {
+    if (this.dead) return;
+    const n = end - start;
+    if (n >= PASS_THROUGH_BYTES) {
+      this.write(src.subarray(start, end));
+      return;
     }
+    const buf = this.room(n);
+    const p = this.pos;
+    if (n <= SMALL_COPY) for (let i = 0; i < n; i++) buf[p + i] = src[start + i]!;
+    else buf.set(src.subarray(start, end), p);
+    this.pos = p + n;
+    this.queued();
+  }
+
+  /**
+   * Room for a frame of up to `n` octets written in place: returns where it starts in `slab`. The caller writes
+   * there and queues what it wrote with commit(), before any other write.
+   */
+  reserve(n: number): number {
+    this.room(n);
+    return this.pos;
+  }
+
+  /** The buffer reserve() made room in. */
+  get slab(): Uint8Array {
+    return this.buf;
+  }
+
+  /** Queues the octets written in place since reserve(), up to `end` of `slab`. */
+  commit(end: number): void {
+    if (this.dead) return;
+    this.pos = end;
+    this.queued();
+  }
+
+  /** stop() was called: writes are dropped. */
+  get stopped(): boolean {
+    return this.dead;
+  }
+
+  /** Writes a 9-octet frame header (arguments already valid: length < 2^24, streamId < 2^31). */
+  frameHeader(length: number, type: number, flags: number, streamId: number): void {
+    if (this.dead) return;
+    const buf = this.room(9);
+    const o = this.pos;
+    buf[o] = length >>> 16;
+    buf[o + 1] = (length >>> 8) & 0xff;
+    buf[o + 2] = length & 0xff;
+    buf[o + 3] = type;
+    buf[o + 4] = flags;
+    buf[o + 5] = streamId >>> 24;
+    buf[o + 6] = (streamId >>> 16) & 0xff;
+    buf[o + 7] = (streamId >>> 8) & 0xff;
+    buf[o + 8] = streamId & 0xff;
+    this.pos = o + 9;
+    this.queued();
   }
 
   /**
@@ -61,19 +137,47 @@ export class Output {
 
   flush(): void {
     this.pending = false;
-    const n = this.parts.length;
-    if (n === 0 || this.dead) return;
-    const out = n === 1 ? this.parts[0]! : concatBytes(this.parts);
-    this.parts = [];
-    this.bytes = 0;
+    const start = this.start;
+    const end = this.pos;
+    if (end === start || this.dead) return;
+    const buf = this.buf;
+    const out = buf.subarray(start, end);
+    if (buf.length - end < MIN_TAIL || buf.length > SLAB_BYTES) this.release();
+    else this.start = end;
     this.put(out);
   }
 
   /** Nothing more is written (queued bytes are dropped). */
   stop(): void {
     this.dead = true;
-    this.parts = [];
-    this.bytes = 0;
+    this.release();
+  }
+
+  /** The slab with room for `n` more octets at pos (the queued bytes moved to a new slab if needed). */
+  private room(n: number): Uint8Array {
+    if (this.pos + n <= this.buf.length) return this.buf;
+    const queued = this.pos - this.start;
+    const old = this.buf;
+    const next = new Uint8Array(queued + n <= SLAB_BYTES ? SLAB_BYTES : 2 * (queued + n));
+    if (queued > 0) next.set(old.subarray(this.start, this.pos));
+    this.buf = next;
+    this.start = 0;
+    this.pos = queued;
+    return next;
+  }
+
+  /** Forgets the slab (the next write takes a new one). */
+  private release(): void {
+    this.buf = NO_SLAB;
+    this.start = this.pos = 0;
+  }
+
+  private queued(): void {
+    if (this.pos - this.start >= FLUSH_BYTES) this.flush();
+    else if (!this.pending) {
+      this.pending = true;
+      this.onQueued();
+    }
   }
 
   private put(b: Uint8Array): void {

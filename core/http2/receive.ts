@@ -1,13 +1,12 @@
 // What the peer sends, frame by frame (RFC 9113 §5.1 states, §6 frames, §8 messages), on top of the stream table.
 
 import { concatBytes } from "../bytes.ts";
-import { ErrorCode, FrameType, SettingId } from "./frames/constants.ts";
+import { ErrorCode, Flag, FrameType, SettingId } from "./frames/constants.ts";
+import type { FieldBlockType } from "./frames/reader.ts";
 import type {
-  ContinuationFrame,
   DataFrame,
   Frame,
   GoawayFrame,
-  HeadersFrame,
   Http2Error,
   PingFrame,
   RstStreamFrame,
@@ -37,9 +36,12 @@ export abstract class FrameReceiver extends StreamTable {
       case FrameType.DATA:
         this.onData(f);
         return;
-      case FrameType.HEADERS:
-        this.onHeaders(f);
+      case FrameType.HEADERS: {
+        // Not reached: field block frames come to onFieldFragment (FrameHandler.fieldBlock).
+        const flags = (f.endStream ? Flag.END_STREAM : 0) | (f.endHeaders ? Flag.END_HEADERS : 0);
+        this.onFieldFragment(f.type, f.streamId, flags, f.fragment, 0, f.fragment.length);
         return;
+      }
       case FrameType.PRIORITY:
         return; // PRIORITY: deprecated signal, ignored (§5.3.2)
       case FrameType.RST_STREAM:
@@ -61,7 +63,7 @@ export abstract class FrameReceiver extends StreamTable {
         this.onWindowUpdate(f);
         return;
       case FrameType.CONTINUATION:
-        this.onContinuation(f);
+        this.onFieldFragment(f.type, f.streamId, f.endHeaders ? Flag.END_HEADERS : 0, f.fragment, 0, f.fragment.length);
         return;
     }
     // Unknown frame types are ignored (§5.5).
@@ -112,28 +114,34 @@ export abstract class FrameReceiver extends StreamTable {
     if (f.endStream && !s.aborted) this.remoteEnd(s, null);
   }
 
-  private onHeaders(f: HeadersFrame): void {
-    if (f.endHeaders) {
-      this.onFieldBlock(f.streamId, f.fragment, f.endStream);
+  /**
+   * A HEADERS or CONTINUATION frame's fragment, b[start, end) (the reader guarantees CONTINUATION follows its
+   * HEADERS on the same stream, §6.10). A block in one frame is decoded where it lies; one spread over several is
+   * joined first.
+   */
+  protected onFieldFragment(type: FieldBlockType, id: number, flags: number, b: Uint8Array, start: number, end: number): void {
+    const endHeaders = (flags & Flag.END_HEADERS) !== 0;
+    if (type === FrameType.HEADERS) {
+      const endStream = (flags & Flag.END_STREAM) !== 0;
+      if (endHeaders) {
+        this.onFieldBlock(id, b, start, end, endStream);
+        return;
+      }
+      this.blockStream = id;
+      this.blockEnd = endStream;
+      this.blockParts = [b.subarray(start, end)];
+      this.blockBytes = end - start;
+      this.blockFrames = 1;
+      this.checkBlock();
       return;
     }
-    this.blockStream = f.streamId;
-    this.blockEnd = f.endStream;
-    this.blockParts = [f.fragment];
-    this.blockBytes = f.fragment.length;
-    this.blockFrames = 1;
-    this.checkBlock();
-  }
-
-  /** The reader guarantees CONTINUATION follows its HEADERS on the same stream (§6.10). */
-  private onContinuation(f: ContinuationFrame): void {
-    this.blockParts.push(f.fragment);
-    this.blockBytes += f.fragment.length;
+    this.blockParts.push(b.subarray(start, end));
+    this.blockBytes += end - start;
     this.blockFrames++;
-    if (!this.checkBlock() || !f.endHeaders) return;
+    if (!this.checkBlock() || !endHeaders) return;
     const block = concatBytes(this.blockParts);
     this.blockParts = [];
-    this.onFieldBlock(this.blockStream, block, this.blockEnd);
+    this.onFieldBlock(this.blockStream, block, 0, block.length, this.blockEnd);
   }
 
   /** CONTINUATION flood defence: false after closing the connection. */
@@ -145,21 +153,21 @@ export abstract class FrameReceiver extends StreamTable {
     return false;
   }
 
-  /** A complete field block (HEADERS + CONTINUATION). */
-  private onFieldBlock(id: number, block: Uint8Array, endStream: boolean): void {
+  /** A complete field block (HEADERS + CONTINUATION), block[start, end). */
+  private onFieldBlock(id: number, block: Uint8Array, start: number, end: number, endStream: boolean): void {
     const s = this.streams.get(id);
     if (s !== undefined) {
-      this.onStreamFields(s, block, endStream);
+      this.onStreamFields(s, block, start, end, endStream);
       return;
     }
     const reason = this.closedIds.get(id);
     if (reason === undefined && this.isIdle(id)) {
-      if (this.server && this.isPeerId(id)) this.openPeerStream(id, block, endStream);
+      if (this.server && this.isPeerId(id)) this.openPeerStream(id, block, start, end, endStream);
       else this.connError(ErrorCode.PROTOCOL_ERROR, this.server ? `HEADERS on even stream ${id}` : `HEADERS on stream ${id}, which we did not open`); // §5.1.1, §8.4
       return;
     }
     // A closed stream: the block still goes through the decoder to keep its table in step (§4.3).
-    if (this.decodeBlock(block) === null) return;
+    if (this.decodeBlock(block, start, end) === null) return;
     if (reason === CLOSED_BY_US) {
       if (this.isPeerId(id) && id > this.lastPeerStreamId) this.lastPeerStreamId = id;
     } else if (reason === CLOSED_BY_PEER) {
@@ -172,9 +180,9 @@ export abstract class FrameReceiver extends StreamTable {
   }
 
   /** Server: HEADERS on a new stream id. */
-  private openPeerStream(id: number, block: Uint8Array, endStream: boolean): void {
+  private openPeerStream(id: number, block: Uint8Array, start: number, end: number, endStream: boolean): void {
     this.lastPeerStreamId = id; // lower idle ids are now closed (§5.1.1)
-    const fields = this.decodeBlock(block);
+    const fields = this.decodeBlock(block, start, end);
     if (fields === null) return;
     if (this.goawaySent && id > this.goawayLastId) {
       this.refuse(id, false);
@@ -188,7 +196,7 @@ export abstract class FrameReceiver extends StreamTable {
       this.answer431(id, endStream);
       return;
     }
-    const head = checkRequest(fields, endStream, this.local.enableConnectProtocol);
+    const head = checkRequest(fields, this.decoder, endStream, this.local.enableConnectProtocol);
     if (typeof head === "string") {
       this.streamErrorId(id, ErrorCode.PROTOCOL_ERROR);
       return;
@@ -208,22 +216,22 @@ export abstract class FrameReceiver extends StreamTable {
   }
 
   /** HEADERS on an open stream: the client's response head (or a 1xx), or trailers. */
-  private onStreamFields(s: Http2Stream, block: Uint8Array, endStream: boolean): void {
-    const fields = this.decodeBlock(block);
+  private onStreamFields(s: Http2Stream, block: Uint8Array, start: number, end: number, endStream: boolean): void {
+    const fields = this.decodeBlock(block, start, end);
     if (fields === null) return;
     if (s.remoteEnded) {
       this.streamError(s, ErrorCode.STREAM_CLOSED); // §5.1 half-closed (remote)
       return;
     }
     if (fields === TOO_LARGE || this.server || s.headReceived) {
-      if (fields === TOO_LARGE || checkTrailers(fields, endStream) !== null) {
+      if (fields === TOO_LARGE || checkTrailers(fields, this.decoder, endStream) !== null) {
         this.streamError(s, ErrorCode.PROTOCOL_ERROR);
         return;
       }
       this.remoteEnd(s, fields);
       return;
     }
-    const r = checkResponse(fields, endStream, s.headRequest);
+    const r = checkResponse(fields, this.decoder, endStream, s.headRequest);
     if (typeof r === "string") {
       this.streamError(s, ErrorCode.PROTOCOL_ERROR);
       return;

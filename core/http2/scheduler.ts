@@ -3,10 +3,9 @@
 // a view of the queued chunk. Also keeps the zero-window stall bookkeeping.
 
 import { Flag, FrameType } from "./frames/constants.ts";
-import { frameHeader } from "./frames/writer.ts";
 import { growWindow } from "./flow-window.ts";
 import type { Output } from "./output.ts";
-import { type Http2Stream, STREAM_LOW_WATER } from "./stream.ts";
+import { type Http2Stream, NO_CHUNKS, STREAM_LOW_WATER } from "./stream.ts";
 
 export interface SchedulerHost {
   /** The peer's SETTINGS_MAX_FRAME_SIZE. */
@@ -39,7 +38,14 @@ export interface StallCheck {
 export class DataScheduler {
   /** The connection's send window. */
   window = 65535;
-  private ready: Http2Stream[] = [];
+  /**
+   * The streams with something to send, in turn order: ready[0, readyN). A round takes the list and leaves an
+   * empty one (`spare`) for the streams that go again and those scheduled meanwhile, so that no round shifts an
+   * array; slots are cleared as they are taken.
+   */
+  private ready: (Http2Stream | undefined)[] = [];
+  private readyN = 0;
+  private spare: (Http2Stream | undefined)[] = [];
   private flushing = false;
   private drained: Http2Stream[] = [];
   /** Streams whose send window is <= 0 with DATA queued. */
@@ -56,7 +62,7 @@ export class DataScheduler {
   schedule(s: Http2Stream): void {
     if (!s.scheduled) {
       s.scheduled = true;
-      this.ready.push(s);
+      this.ready[this.readyN++] = s;
     }
   }
 
@@ -83,7 +89,7 @@ export class DataScheduler {
 
   /** `s` is gone: its queue is dropped (its ready-list entry goes lazily). */
   drop(s: Http2Stream): void {
-    s.queue = [];
+    s.queue = NO_CHUNKS;
     s.queueOffset = 0;
     s.queued = 0;
     s.wantDrain = false;
@@ -97,17 +103,28 @@ export class DataScheduler {
     let connWaiting = false;
     try {
       for (;;) {
-        const n = this.ready.length;
+        const n = this.readyN;
         if (n === 0 || this.out.blocked) break;
+        const list = this.ready;
+        this.ready = this.spare;
+        this.readyN = 0;
+        this.spare = list;
         let progress = false;
         connWaiting = false;
-        for (let k = 0; k < n && !this.out.blocked; k++) {
-          const s = this.ready.shift()!;
+        let k = 0;
+        for (; k < n && !this.out.blocked; k++) {
+          const s = list[k]!;
+          list[k] = undefined;
           const r = this.sendOne(s);
-          if (r === MORE || r === CONN_BLOCKED) this.ready.push(s);
+          if (r === MORE || r === CONN_BLOCKED) this.ready[this.readyN++] = s;
           else s.scheduled = false;
           if (r === CONN_BLOCKED) connWaiting = true;
           else if (r !== STREAM_BLOCKED) progress = true;
+        }
+        if (k < n) {
+          // The Conn stopped taking writes: the streams not reached keep their turn, ahead of the others.
+          this.requeueFront(list, k, n);
+          break;
         }
         if (!progress) break;
       }
@@ -126,6 +143,18 @@ export class DataScheduler {
     }
   }
 
+  /** Puts list[k, n) back at the front of the ready list, in order. */
+  private requeueFront(list: (Http2Stream | undefined)[], k: number, n: number): void {
+    const rest = n - k;
+    const cur = this.ready;
+    for (let i = this.readyN - 1; i >= 0; i--) cur[i + rest] = cur[i];
+    for (let i = 0; i < rest; i++) {
+      cur[i] = list[k + i];
+      list[k + i] = undefined;
+    }
+    this.readyN += rest;
+  }
+
   private sendOne(s: Http2Stream): number {
     if (s.aborted || s.localEnded) return DONE;
     if (s.queued > 0) {
@@ -138,7 +167,6 @@ export class DataScheduler {
       const off = s.queueOffset;
       const avail = chunk.length - off;
       const n = Math.min(avail, s.sendWindow, this.window, this.host.peerMaxFrameSize);
-      const payload = off === 0 && n === chunk.length ? chunk : chunk.subarray(off, off + n);
       if (n === avail) {
         s.queue.shift();
         s.queueOffset = 0;
@@ -147,8 +175,9 @@ export class DataScheduler {
       s.sendWindow -= n;
       this.window -= n;
       const last = s.queued === 0 && s.endQueued && s.trailers === null;
-      this.out.write(frameHeader(n, FrameType.DATA, last ? Flag.END_STREAM : 0, s.id));
-      this.out.write(payload);
+      this.out.frameHeader(n, FrameType.DATA, last ? Flag.END_STREAM : 0, s.id);
+      if (off === 0 && n === chunk.length) this.out.write(chunk);
+      else this.out.writeRange(chunk, off, off + n);
       this.host.sentData();
       if (s.wantDrain && s.queued <= STREAM_LOW_WATER) {
         s.wantDrain = false;
@@ -162,7 +191,7 @@ export class DataScheduler {
     }
     if (s.endQueued) {
       if (s.trailers !== null) this.host.writeTrailers(s, s.trailers);
-      else this.out.write(frameHeader(0, FrameType.DATA, Flag.END_STREAM, s.id));
+      else this.out.frameHeader(0, FrameType.DATA, Flag.END_STREAM, s.id);
       this.host.sentEnd(s);
     }
     return DONE;

@@ -22,7 +22,7 @@ export abstract class StreamTable extends ConnectionCore implements StreamHost {
     if (!Number.isInteger(status) || status < 200 || status > 599) throw new RangeError(`http2: response status ${status}`);
     if (s.aborted || s.closed || this.isClosed) return;
     s.headSent = true;
-    this.writeHeaders(s.id, [":status", String(status)], headers, endStream, false);
+    this.writeResponseHeaders(s.id, status, headers, endStream);
     if (endStream) {
       s.endQueued = true;
       this.sentEnd(s);
@@ -34,14 +34,15 @@ export abstract class StreamTable extends ConnectionCore implements StreamHost {
     if (s.headSent) throw new Error("http2: informational() after respond()");
     if (!Number.isInteger(status) || status < 100 || status > 199 || status === 101) throw new RangeError(`http2: informational status ${status}`);
     if (s.aborted || s.closed || this.isClosed) return;
-    this.writeHeaders(s.id, [":status", String(status)], headers, false, false);
+    this.writeResponseHeaders(s.id, status, headers, false);
   }
 
   streamWrite(s: Http2Stream, chunk: Uint8Array): boolean {
     if (s.aborted || s.closed || s.endQueued || this.isClosed) return false;
     if (!s.headSent) throw new Error("http2: write() before respond()");
     if (chunk.length > 0) {
-      s.queue.push(chunk);
+      if (s.queue.length === 0) s.queue = [chunk];
+      else s.queue.push(chunk);
       s.queued += chunk.length;
       this.sched.schedule(s);
       // Sent at the end of the turn, so that an end() in the same turn rides on the last frame; at once past the
@@ -113,7 +114,8 @@ export abstract class StreamTable extends ConnectionCore implements StreamHost {
   // ---- the scheduler's callbacks ---------------------------------------------------------------------------
 
   writeTrailers(s: Http2Stream, trailers: string[]): void {
-    this.writeHeaders(s.id, [], trailers, true, false);
+    this.beginBlock();
+    this.sendBlock(s.id, trailers, true, false);
   }
 
   sentEnd(s: Http2Stream): void {
@@ -145,10 +147,14 @@ export abstract class StreamTable extends ConnectionCore implements StreamHost {
 
   // ---- receiving on a stream -------------------------------------------------------------------------------
 
-  /** Decodes a field block: the fields, TOO_LARGE, or null after a connection error (COMPRESSION_ERROR, §4.3). */
-  protected decodeBlock(block: Uint8Array): string[] | null {
+  /**
+   * Decodes a field block, block[start, end): the regular fields (the pseudo-headers and every field's bits are
+   * left in the decoder, for the message checks), TOO_LARGE, or null after a connection error (COMPRESSION_ERROR,
+   * §4.3).
+   */
+  protected decodeBlock(block: Uint8Array, start: number, end: number): string[] | null {
     try {
-      return this.decoder.decode(block);
+      return this.decoder.decode(block, true, start, end);
     } catch (e) {
       if (e instanceof HpackError && e.code === "HEADER_LIST_TOO_LARGE") return TOO_LARGE;
       this.connError(ErrorCode.COMPRESSION_ERROR, e instanceof Error ? e.message : String(e));
@@ -262,7 +268,7 @@ export abstract class StreamTable extends ConnectionCore implements StreamHost {
   /** A request head over our SETTINGS_MAX_HEADER_LIST_SIZE: 431 with END_STREAM, and the request stopped. */
   protected answer431(id: number, endStream: boolean): void {
     this.closedIds.set(id, CLOSED_BY_US);
-    this.writeHeaders(id, [":status", "431"], null, true, false);
+    this.writeResponseHeaders(id, 431, null, true);
     if (!endStream) this.sendControl(encodeRstStream(id, ErrorCode.NO_ERROR)); // §8.1: stop sending, no error
   }
 

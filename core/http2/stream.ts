@@ -41,6 +41,9 @@ export interface StreamHost {
 export const STREAM_HIGH_WATER = 64 * 1024;
 export const STREAM_LOW_WATER = 16 * 1024;
 
+/** The queue of a stream with nothing queued yet (shared, never written: a first chunk gets a new array). */
+export const NO_CHUNKS: Uint8Array[] = Object.freeze([]) as unknown as Uint8Array[];
+
 export class Http2Stream {
   readonly id: number;
   /** Fields below are the connection's bookkeeping, not API. */
@@ -63,7 +66,7 @@ export class Http2Stream {
 
   // Send side: queued DATA (chunks, an offset into the first), the window, end and trailers to send after it.
   sendWindow: number;
-  queue: Uint8Array[] = [];
+  queue: Uint8Array[] = NO_CHUNKS;
   queueOffset = 0;
   queued = 0;
   endQueued = false;

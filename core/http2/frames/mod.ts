@@ -32,7 +32,7 @@ export type {
   WindowUpdateFrame,
 } from "./types.ts";
 export { FrameReader } from "./reader.ts";
-export type { FrameHandler, FrameReaderOptions } from "./reader.ts";
+export type { FieldBlockType, FrameHandler, FrameReaderOptions } from "./reader.ts";
 export {
   encodeData,
   encodeFrame,

@@ -17,7 +17,17 @@ export interface FrameHandler {
   frame(f: Frame): void;
   /** A connection error (streamId 0; nothing follows) or a stream error (reading continues). */
   error(e: Http2Error): void;
+  /**
+   * Optional fast path for the frames that carry a field block: when set, HEADERS and CONTINUATION frames come
+   * here instead of to frame(), with their raw flags and the fragment as b[start, end) (padding and priority
+   * fields removed), so that no frame object and no view is made for them. `b` is the pushed chunk (or the copy
+   * of a frame split across chunks) and is never written to: a view of it may be kept. A HEADERS frame's priority
+   * signal is not passed on (deprecated, §5.3.2); a dependency on itself is still reported to error() first.
+   */
+  fieldBlock?(type: FieldBlockType, streamId: number, flags: number, b: Uint8Array, start: number, end: number): void;
 }
+
+export type FieldBlockType = typeof FrameType.HEADERS | typeof FrameType.CONTINUATION;
 
 export interface FrameReaderOptions {
   /** The SETTINGS_MAX_FRAME_SIZE we advertise; 16384 by default. */
@@ -137,10 +147,10 @@ export class FrameReader {
         case S_PAYLOAD: {
           const need = this.length - this.payloadLen;
           if (this.payloadLen === 0 && end - pos >= need) {
-            const p = b.subarray(pos, pos + need);
+            const at = pos;
             pos += need;
             this.state = S_HEADER;
-            this.onPayload(p);
+            this.onPayload(b, at, pos);
           } else {
             if (this.payloadLen === 0) this.payload = new Uint8Array(this.length);
             const n = Math.min(need, end - pos);
@@ -152,7 +162,7 @@ export class FrameReader {
             this.payload = EMPTY;
             this.payloadLen = 0;
             this.state = S_HEADER;
-            this.onPayload(p);
+            this.onPayload(p, 0, p.length);
           }
           break;
         }
@@ -257,7 +267,7 @@ export class FrameReader {
       this.startSkip(length);
       return;
     }
-    if (length === 0) this.onPayload(EMPTY);
+    if (length === 0) this.onPayload(EMPTY, 0, 0);
     else this.state = S_PAYLOAD;
   }
 
@@ -278,8 +288,14 @@ export class FrameReader {
     if (f !== null && this.state !== S_DEAD) this.h.frame(f);
   }
 
-  private onPayload(p: Uint8Array): void {
-    const r = decodePayload(this.type, this.flags, this.streamId, p);
+  /** The payload is b[start, end). */
+  private onPayload(b: Uint8Array, start: number, end: number): void {
+    const type = this.type;
+    if ((type === FrameType.HEADERS || type === FrameType.CONTINUATION) && this.h.fieldBlock !== undefined) {
+      this.onFieldBlock(type, b, start, end);
+      return;
+    }
+    const r = decodePayload(type, this.flags, this.streamId, b, start, end);
     if (r instanceof Http2Error) {
       if (r.streamId === 0) this.fail(r);
       else this.h.error(r);
@@ -300,6 +316,34 @@ export class FrameReader {
       }
     }
     this.h.frame(r);
+  }
+
+  /** HEADERS or CONTINUATION for FrameHandler.fieldBlock: the rules decodePayload and onPayload apply, in place. */
+  private onFieldBlock(type: FieldBlockType, b: Uint8Array, start: number, end: number): void {
+    const flags = this.flags;
+    const streamId = this.streamId;
+    let o = start;
+    let pad = 0;
+    if (type === FrameType.HEADERS) {
+      if ((flags & Flag.PADDED) !== 0) pad = b[o++]!;
+      let selfDependent = false;
+      if ((flags & Flag.PRIORITY) !== 0) {
+        selfDependent = (((b[o]! & 0x7f) << 24) | (b[o + 1]! << 16) | (b[o + 2]! << 8) | b[o + 3]!) === streamId;
+        o += 5;
+      }
+      // As decodePayload: padding may not run into the priority fields (RFC 7540 §6.2).
+      if (pad > end - o) {
+        this.fail(new Http2Error(ErrorCode.PROTOCOL_ERROR, 0, "HEADERS padding exceeds the payload"));
+        return;
+      }
+      if ((flags & Flag.END_HEADERS) === 0) this.blockStream = streamId;
+      if (selfDependent) {
+        // The frame still follows its stream error: its field block must reach the HPACK decoder (§4.3, §5.4.2).
+        this.h.error(new Http2Error(ErrorCode.PROTOCOL_ERROR, streamId, `stream ${streamId} depends on itself`));
+        if (this.state === S_DEAD) return;
+      }
+    } else if ((flags & Flag.END_HEADERS) !== 0) this.blockStream = 0;
+    this.h.fieldBlock!(type, streamId, flags, b, o, end - pad);
   }
 
   private fail(e: Http2Error): void {

@@ -67,56 +67,62 @@ export function checkHeader(type: number, flags: number, streamId: number, lengt
   return null;
 }
 
+/** A view of b[start, end), or b itself when that is all of it. */
+function view(b: Uint8Array, start: number, end: number): Uint8Array {
+  return start === 0 && end === b.length ? b : b.subarray(start, end);
+}
+
 /**
- * Decode the payload of a known-type frame whose header passed checkHeader. Byte fields are views of `p`.
- * A HEADERS frame that depends on itself is returned as a frame: see headersStreamError.
+ * Decode the payload of a known-type frame whose header passed checkHeader: the octets b[start, end) (a frame in
+ * the middle of a read chunk is decoded in place). Byte fields are views of `b`, made only for the fields that
+ * carry octets. A HEADERS frame that depends on itself is returned as a frame: see headersStreamError.
  */
-export function decodePayload(type: number, flags: number, streamId: number, p: Uint8Array): Frame | Http2Error {
-  const len = p.length;
+export function decodePayload(type: number, flags: number, streamId: number, b: Uint8Array, start = 0, end = b.length): Frame | Http2Error {
+  const len = end - start;
   switch (type) {
     case FrameType.DATA: {
       if ((flags & Flag.PADDED) === 0) {
-        return { type: 0, streamId, endStream: (flags & Flag.END_STREAM) !== 0, data: p, flowLength: len };
+        return { type: 0, streamId, endStream: (flags & Flag.END_STREAM) !== 0, data: view(b, start, end), flowLength: len };
       }
-      const pad = p[0]!;
+      const pad = b[start]!;
       if (pad >= len) return conn(PROTOCOL_ERROR, "DATA padding fills the whole payload"); // §6.1
-      return { type: 0, streamId, endStream: (flags & Flag.END_STREAM) !== 0, data: p.subarray(1, len - pad), flowLength: len };
+      return { type: 0, streamId, endStream: (flags & Flag.END_STREAM) !== 0, data: b.subarray(start + 1, end - pad), flowLength: len };
     }
     case FrameType.HEADERS: {
-      let o = 0;
-      const pad = (flags & Flag.PADDED) !== 0 ? p[o++]! : 0;
+      let o = start;
+      const pad = (flags & Flag.PADDED) !== 0 ? b[o++]! : 0;
       let priority: PriorityFields | undefined;
       if ((flags & Flag.PRIORITY) !== 0) {
-        priority = priorityAt(p, o);
+        priority = priorityAt(b, o);
         o += 5;
       }
       // §6.2 words it as "padding ≥ payload length"; RFC 7540 §6.2 as "padding that exceeds the size remaining
       // for the fragment", which also catches padding overlapping the priority fields. The latter is applied.
-      if (pad > len - o) return conn(PROTOCOL_ERROR, "HEADERS padding exceeds the payload");
+      if (pad > end - o) return conn(PROTOCOL_ERROR, "HEADERS padding exceeds the payload");
       const f: HeadersFrame = {
         type: 1,
         streamId,
         endStream: (flags & Flag.END_STREAM) !== 0,
         endHeaders: (flags & Flag.END_HEADERS) !== 0,
-        fragment: p.subarray(o, len - pad),
+        fragment: view(b, o, end - pad),
       };
       if (priority !== undefined) f.priority = priority;
       return f;
     }
     case FrameType.PRIORITY: {
-      const pr = priorityAt(p, 0);
+      const pr = priorityAt(b, start);
       if (pr.dependency === streamId) {
         return new Http2Error(PROTOCOL_ERROR, streamId, `stream ${streamId} depends on itself`); // RFC 7540 §5.3.1
       }
       return { type: 2, streamId, exclusive: pr.exclusive, dependency: pr.dependency, weight: pr.weight };
     }
     case FrameType.RST_STREAM:
-      return { type: 3, streamId, errorCode: u32(p, 0) };
+      return { type: 3, streamId, errorCode: u32(b, start) };
     case FrameType.SETTINGS: {
       const settings: Array<[number, number]> = [];
-      for (let o = 0; o < len; o += 6) {
-        const id = (p[o]! << 8) | p[o + 1]!;
-        const value = u32(p, o + 2);
+      for (let o = start; o < end; o += 6) {
+        const id = (b[o]! << 8) | b[o + 1]!;
+        const value = u32(b, o + 2);
         const e = settingError(id, value);
         if (e !== null) return e;
         settings.push([id, value]);
@@ -124,26 +130,26 @@ export function decodePayload(type: number, flags: number, streamId: number, p: 
       return { type: 4, ack: (flags & Flag.ACK) !== 0, settings };
     }
     case FrameType.PUSH_PROMISE: {
-      let o = 0;
-      const pad = (flags & Flag.PADDED) !== 0 ? p[o++]! : 0;
-      const promisedStreamId = u31(p, o);
+      let o = start;
+      const pad = (flags & Flag.PADDED) !== 0 ? b[o++]! : 0;
+      const promisedStreamId = u31(b, o);
       o += 4;
-      if (pad > len - o) return conn(PROTOCOL_ERROR, "PUSH_PROMISE padding exceeds the payload"); // §6.6
+      if (pad > end - o) return conn(PROTOCOL_ERROR, "PUSH_PROMISE padding exceeds the payload"); // §6.6
       if (promisedStreamId === 0) return conn(PROTOCOL_ERROR, "PUSH_PROMISE promises stream 0"); // §6.6, §5.1.1
       return {
         type: 5,
         streamId,
         endHeaders: (flags & Flag.END_HEADERS) !== 0,
         promisedStreamId,
-        fragment: p.subarray(o, len - pad),
+        fragment: view(b, o, end - pad),
       };
     }
     case FrameType.PING:
-      return { type: 6, ack: (flags & Flag.ACK) !== 0, data: p };
+      return { type: 6, ack: (flags & Flag.ACK) !== 0, data: view(b, start, end) };
     case FrameType.GOAWAY:
-      return { type: 7, lastStreamId: u31(p, 0), errorCode: u32(p, 4), debug: p.subarray(8) };
+      return { type: 7, lastStreamId: u31(b, start), errorCode: u32(b, start + 4), debug: b.subarray(start + 8, end) };
     case FrameType.WINDOW_UPDATE: {
-      const increment = u31(p, 0);
+      const increment = u31(b, start);
       if (increment === 0) {
         // §6.9: a stream error, except on the connection window.
         return new Http2Error(PROTOCOL_ERROR, streamId, "WINDOW_UPDATE with an increment of 0");
@@ -151,7 +157,7 @@ export function decodePayload(type: number, flags: number, streamId: number, p: 
       return { type: 8, streamId, increment };
     }
     case FrameType.CONTINUATION:
-      return { type: 9, streamId, endHeaders: (flags & Flag.END_HEADERS) !== 0, fragment: p };
+      return { type: 9, streamId, endHeaders: (flags & Flag.END_HEADERS) !== 0, fragment: view(b, start, end) };
   }
   throw new RangeError(`http2: decodePayload on unknown frame type ${type}`);
 }

@@ -41,10 +41,13 @@ export function integerLength(value: number, prefixBits: number): number {
   return n;
 }
 
-/** Reads an integer with an N-bit prefix at `cur.pos` (the prefix byte included) and advances `cur`. */
-export function decodeInteger(src: Uint8Array, cur: Cursor, prefixBits: number): number {
+/**
+ * Reads an integer with an N-bit prefix at `cur.pos` (the prefix byte included) and advances `cur`; the block
+ * ends at `end` (default: the end of `src`).
+ */
+export function decodeInteger(src: Uint8Array, cur: Cursor, prefixBits: number, end = src.length): number {
   let pos = cur.pos;
-  if (pos >= src.length) throw new HpackError("TRUNCATED", "hpack: integer past the end of the block");
+  if (pos >= end) throw new HpackError("TRUNCATED", "hpack: integer past the end of the block");
   const max = (1 << prefixBits) - 1;
   let value = src[pos++]! & max;
   if (value < max) {
@@ -55,7 +58,7 @@ export function decodeInteger(src: Uint8Array, cur: Cursor, prefixBits: number):
   let mul = 1;
   for (let n = 0; ; n++) {
     if (n === MAX_CONTINUATION) throw new HpackError("BAD_INTEGER", "hpack: integer too long");
-    if (pos >= src.length) throw new HpackError("TRUNCATED", "hpack: integer past the end of the block");
+    if (pos >= end) throw new HpackError("TRUNCATED", "hpack: integer past the end of the block");
     const b = src[pos++]!;
     value += (b & 0x7f) * mul;
     if (value > MAX_INTEGER) throw new HpackError("BAD_INTEGER", "hpack: integer above 2^31-1");

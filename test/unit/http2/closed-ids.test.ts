@@ -28,3 +28,38 @@ test("setting a remembered id again updates its reason without taking a second s
   assert.equal(c.has(1), false);
   assert.equal(c.has(3), true);
 });
+
+test("agrees with a Map and an eviction queue over random sets, updates and lookups", () => {
+  let seed = 12345;
+  const rand = (n: number) => {
+    seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+    return seed % n;
+  };
+  for (const capacity of [1, 2, 7, 64, 1024]) {
+    const c = new ClosedIds(capacity);
+    const ref = new Map<number, number>();
+    const order: number[] = [];
+    let nextId = 1;
+    for (let op = 0; op < 20_000; op++) {
+      const r = rand(10);
+      if (r < 6) {
+        // Mostly new ids, in rough order (as streams close), sometimes an older one again.
+        const id = r < 5 ? (nextId += 1 + rand(3)) : 1 + rand(nextId);
+        const reason = 1 + rand(3);
+        c.set(id, reason);
+        if (ref.has(id)) ref.set(id, reason);
+        else {
+          if (ref.size >= capacity) ref.delete(order.shift()!);
+          ref.set(id, reason);
+          order.push(id);
+        }
+      } else {
+        const id = 1 + rand(nextId + 5);
+        assert.equal(c.get(id), ref.get(id));
+        assert.equal(c.has(id), ref.has(id));
+      }
+      assert.equal(c.size, ref.size);
+    }
+    for (const [id, reason] of ref) assert.equal(c.get(id), reason);
+  }
+});

@@ -508,3 +508,43 @@ describe("big headers", () => {
     assert.equal(text(latin1("z")), "z");
   });
 });
+
+describe("field blocks written in place", () => {
+  test("a block that outgrows the room made for it still goes out as one HEADERS frame", async () => {
+    const { client, server } = enginePair();
+    const v = "m".repeat(12_000);
+    for (let round = 0; round < 3; round++) {
+      const a = collector();
+      client.conn.request(get("/", ["x-mid", v, "x-n", String(round)]), true, a.h);
+      await settle();
+      assert.equal(a.r.body(), "ok");
+      assert.deepEqual(server.streams[round]!.head.headers, ["x-mid", v, "x-n", String(round)]);
+    }
+  });
+
+  test("trailers over the frame size right after a turn's DATA go out as HEADERS + CONTINUATION", async () => {
+    // The DATA copied into the output makes its buffer big enough for the trailers' block to be encoded in
+    // it, past SETTINGS_MAX_FRAME_SIZE: the frames are cut from that block.
+    const big = "t".repeat(30_000);
+    const body = bytesOf(10_000);
+    const { client } = enginePair({
+      onStream: (s) =>
+        s.setHandlers({
+          data: () => {},
+          end: () => {
+            s.respond(200, ["content-type", "application/octet-stream"], false);
+            for (let i = 0; i < 3; i++) s.write(body);
+            s.end(["x-big", big, "x-after", "1"]);
+          },
+          reset: () => {},
+        }),
+    });
+    for (let round = 0; round < 3; round++) {
+      const a = collector();
+      client.conn.request(get("/"), true, a.h);
+      await settleN(4);
+      assert.equal(a.r.bytes(), 30_000);
+      assert.deepEqual(a.r.trailers, ["x-big", big, "x-after", "1"]);
+    }
+  });
+});

@@ -8,6 +8,10 @@ import { growWindow, InboundWindow } from "../../../core/http2/flow-window.ts";
 import { Bucket, resolveLimits } from "../../../core/http2/limits.ts";
 import { appendOutgoing, parseContentLength } from "../../../core/http2/message-checks.ts";
 import { localSettings, settingsPairs } from "../../../core/http2/settings.ts";
+import { Output } from "../../../core/http2/output.ts";
+import { DataScheduler } from "../../../core/http2/scheduler.ts";
+import { Http2Stream, type StreamHost } from "../../../core/http2/stream.ts";
+import type { Conn } from "../../../core/ports.ts";
 
 describe("InboundWindow", () => {
   test("returns consumed octets in batches of half the window", () => {
@@ -81,6 +85,26 @@ describe("fields", () => {
     appendOutgoing(out2, ["te", "Trailers", "host", "h"], false);
     assert.deepEqual(out2, ["te", "trailers", "host", "h"]);
   });
+
+  test("outgoing fields: the same answer every time, for names seen before and names that share their slot", () => {
+    // The names passed on unchanged are remembered; every other kind must still be looked at each time.
+    const list = ["x-a", "1", "host", "h", "te", "gzip", "connection", "close", ":path", "/", "X-A", "2", "", "e", "x-b", "3"];
+    for (let c = 0x61; c <= 0x7a; c++) list.push(`x-${String.fromCharCode(c)}${String.fromCharCode(c)}`, "v");
+    const want = (dropHost: boolean) => {
+      const w = ["x-a", "1"];
+      if (!dropHost) w.push("host", "h");
+      w.push("x-a", "2", "", "e", "x-b", "3");
+      for (let c = 0x61; c <= 0x7a; c++) w.push(`x-${String.fromCharCode(c)}${String.fromCharCode(c)}`, "v");
+      return w;
+    };
+    for (let round = 0; round < 3; round++) {
+      for (const dropHost of [false, true]) {
+        const out: string[] = [];
+        appendOutgoing(out, list, dropHost);
+        assert.deepEqual(out, want(dropHost), `round ${round}, dropHost ${dropHost}`);
+      }
+    }
+  });
 });
 
 describe("our SETTINGS", () => {
@@ -108,4 +132,85 @@ describe("our SETTINGS", () => {
     assert.throws(() => localSettings({ maxFrameSize: 1000 }), /maxFrameSize/);
     assert.throws(() => localSettings({ initialWindowSize: 2 ** 31 }), /initialWindowSize/);
   });
+});
+
+describe("DataScheduler turn order", () => {
+  /**
+   * The order the scheduler sends frames in, against the original model (shift a stream off the ready list, send
+   * one frame, push it back if it has more): streams with several 16 KiB frames each, and a Conn that stops
+   * taking writes after some frames (drained, then flushed again).
+   */
+  function run(frames: number[], blockAfter: number): number[] {
+    const sent: number[] = [];
+    let drain: () => void = () => {};
+    let writes = 0;
+    let blocked = false;
+    const conn = {
+      write: (b: Uint8Array) => {
+        if (b.length === 16384) {
+          sent.push(b[0]!);
+          if (++writes % blockAfter === 0) blocked = true;
+        }
+        return !blocked;
+      },
+      onDrain: (fn: () => void) => {
+        drain = fn;
+      },
+    } as unknown as Conn;
+    const out = new Output(conn, () => {}, () => {});
+    const host = { peerMaxFrameSize: 16384, writeTrailers() {}, sentEnd() {}, sentData() {}, stallStarted() {}, now: () => 0 };
+    const sched = new DataScheduler(out, host);
+    sched.window = 1 << 30;
+    const streams = frames.map((n, i) => {
+      const s = new Http2Stream(null as unknown as StreamHost, 2 * i + 1, true, 1 << 30, 65535);
+      s.headSent = true;
+      for (let k = 0; k < n; k++) {
+        const chunk = new Uint8Array(16384).fill(i);
+        s.queue = s.queue.length === 0 ? [chunk] : [...s.queue, chunk];
+        s.queued += chunk.length;
+      }
+      return s;
+    });
+    for (const s of streams) sched.schedule(s);
+    for (let guard = 0; guard < 100 && sent.length < frames.reduce((a, b) => a + b, 0); guard++) {
+      sched.flush();
+      out.flush();
+      blocked = false;
+      drain();
+    }
+    return sent;
+  }
+
+  function model(frames: number[], blockAfter: number): number[] {
+    const left = frames.slice();
+    const ready = frames.map((_, i) => i);
+    const sent: number[] = [];
+    let blocked = false;
+    while (ready.length > 0) {
+      for (;;) {
+        const n = ready.length;
+        if (n === 0 || blocked) break;
+        for (let k = 0; k < n && !blocked; k++) {
+          const i = ready.shift()!;
+          sent.push(i);
+          if (sent.length % blockAfter === 0) blocked = true;
+          if (--left[i]! > 0) ready.push(i);
+        }
+      }
+      blocked = false;
+    }
+    return sent;
+  }
+
+  for (const [frames, blockAfter] of [
+    [[1, 1, 1], 100],
+    [[3, 1, 2, 4], 100],
+    [[3, 1, 2, 4], 2],
+    [[5, 5, 5, 5, 5], 3],
+    [[1, 7, 2, 6, 3, 5, 4], 4],
+  ] as const) {
+    test(`${frames.join(",")} frames, blocked every ${blockAfter}`, () => {
+      assert.deepEqual(run([...frames], blockAfter), model([...frames], blockAfter));
+    });
+  }
 });

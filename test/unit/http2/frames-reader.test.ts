@@ -347,3 +347,57 @@ describe("constants", () => {
     assert.equal(errorCodeName(0xffffffff), "UNKNOWN_0xffffffff");
   });
 });
+
+describe("the fieldBlock fast path", () => {
+  /** Events with fieldBlock set: field block frames as "block TYPE STREAM FLAGS FRAGMENT", the rest as frames. */
+  function readFast(chunks: Uint8Array[], stopOnError = false): string[] {
+    const ev: string[] = [];
+    const r: FrameReader = new FrameReader({
+      frame: (f: Frame) => ev.push(`frame ${f.type} ${"streamId" in f ? f.streamId : 0}`),
+      error: (e: Http2Error) => {
+        ev.push(`error ${errorCodeName(e.code)} ${e.streamId} ${e.message}`);
+        if (stopOnError) r.stop();
+      },
+      fieldBlock: (type, id, flags, b, start, end) => ev.push(`block ${type} ${id} ${flags & 0x5} ${str(b.subarray(start, end))}`),
+    });
+    for (const c of chunks) r.push(c);
+    return ev;
+  }
+  /** The same events from frame objects (the path without fieldBlock). */
+  function readSlow(chunks: Uint8Array[], stopOnError = false): string[] {
+    const ev: string[] = [];
+    const r: FrameReader = new FrameReader({
+      frame: (f: Frame) => {
+        if (f.type === FrameType.HEADERS) ev.push(`block 1 ${f.streamId} ${(f.endStream ? 1 : 0) | (f.endHeaders ? 4 : 0)} ${str(f.fragment)}`);
+        else if (f.type === FrameType.CONTINUATION) ev.push(`block 9 ${f.streamId} ${f.endHeaders ? 4 : 0} ${str(f.fragment)}`);
+        else ev.push(`frame ${f.type} ${"streamId" in f ? f.streamId : 0}`);
+      },
+      error: (e: Http2Error) => {
+        ev.push(`error ${errorCodeName(e.code)} ${e.streamId} ${e.message}`);
+        if (stopOnError) r.stop();
+      },
+    });
+    for (const c of chunks) r.push(c);
+    return ev;
+  }
+  const block = bytes("0123456789abcdefghij");
+  const cases: { name: string; wire: Uint8Array }[] = [
+    { name: "HEADERS with END_HEADERS", wire: concat(encodeHeaders(1, block, true), PING) },
+    { name: "padded, with priority", wire: encodeHeaders(3, block, false, 16384, { padLength: 7, priority: { exclusive: true, dependency: 1, weight: 16 } }) },
+    { name: "HEADERS + CONTINUATIONs", wire: concat(encodeHeaders(5, block, true, 6), PING) },
+    { name: "a self-dependency: stream error, then the block", wire: concat(encodeHeaders(7, block, false, 16384, { priority: { exclusive: false, dependency: 7, weight: 1 } }), PING) },
+    // Pad Length 10 in a 6-octet payload that has the priority fields: padding into them.
+    { name: "padding over the priority fields", wire: concat(frameHeader(6, FrameType.HEADERS, 0x08 | 0x20 | 0x04, 1), Uint8Array.from([5, 0, 0, 0, 0, 0]), PING) },
+    { name: "CONTINUATION on another stream", wire: concat(encodeHeaders(1, block, true, 6).subarray(0, 15), encodeFrame(FrameType.CONTINUATION, 4, 3, block)) },
+    { name: "CONTINUATION without HEADERS", wire: encodeFrame(FrameType.CONTINUATION, 4, 1, block) },
+  ];
+  for (const { name, wire } of cases) {
+    test(name, () => {
+      for (const { name: split, chunks } of splits(str(wire))) {
+        assert.deepEqual(readFast(chunks), readSlow(chunks), `${name}: ${split}`);
+        assert.deepEqual(readFast(chunks, true), readSlow(chunks, true), `${name}: ${split}, stop() on error`);
+      }
+      assert.ok(readFast([wire]).some((e) => e.startsWith("block") || e.startsWith("error")));
+    });
+  }
+});

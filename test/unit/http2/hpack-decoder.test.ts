@@ -194,3 +194,24 @@ describe("HPACK bomb", () => {
     assert.deepEqual(dec.decode(hex("be")), ["k", "v".repeat(40)]);
   });
 });
+
+describe("a block inside a larger buffer (decode(block, split, start, end))", () => {
+  test("decodes block[start, end) only", () => {
+    const inner = [0x82, 0x00, ...str("x-a"), ...str("1")];
+    const buf = Uint8Array.from([0xff, 0xff, ...inner, 0x84, 0x85]);
+    assert.deepEqual(new HpackDecoder().decode(buf, false, 2, 2 + inner.length), [":method", "GET", "x-a", "1"]);
+  });
+
+  test("an integer or string cut at `end` is TRUNCATED, whatever follows in the buffer", () => {
+    const cases: number[][] = [
+      [0xff], // index with a continuation byte due
+      [0x00, 0x03, 0x61], // name literal of 3 octets, 1 present
+      [0x00, ...str("n"), 0x7f], // value length with a continuation byte due
+      [0x00, ...str("n"), 0x05, 0x61, 0x62], // value of 5 octets, 2 present
+    ];
+    for (const inner of cases) {
+      const buf = Uint8Array.from([...inner, 0x80, 0x80, 0x01, 0x61, 0x62, 0x63, 0x64, 0x65, 0x66]);
+      assert.throws(() => new HpackDecoder().decode(buf, false, 0, inner.length), isCode("TRUNCATED"), JSON.stringify(inner));
+    }
+  });
+});

@@ -274,3 +274,27 @@ describe("seeded round trips", () => {
     });
   }
 });
+
+describe("the cache of encoded literals", () => {
+  test("an encoding copied from the cache is the one a fresh encoding gives, slot collisions included", () => {
+    // Same length and same first, middle and last chars (the slot's key) with different text; Huffman-coded,
+    // raw (no shorter in Huffman) and non-ASCII values; 8..64 chars are cached.
+    const values = ["Sat, 28 Nov 2026 00:05:00 GMT", "Sat, 28 Nov 2026 00:05:01 GMT", "Sxt, 28 Nov 2026 00:05:00 GMT", "nginx/1.22.1", "nginx/1.22.2"];
+    values.push("\x01\x02\x03\x04\x05\x06\x07\x08\x09", "\u00e9t\u00e9 \u00e0 la plage", "a".repeat(64), "a".repeat(65), "b".repeat(8), "b".repeat(7));
+    const list: string[] = [];
+    for (const v of values) list.push("x-v", v);
+    const noIndex = { represent: () => "no-index" as const };
+    const first = new HpackEncoder(noIndex).encode(list);
+    for (let round = 0; round < 3; round++) {
+      const again = new HpackEncoder(noIndex).encode(list);
+      assert.equal(toHex(again), toHex(first));
+      assert.deepEqual(new HpackDecoder().decode(again), list);
+    }
+    // Interleaved with the other modes, which do not use it.
+    for (const huffman of ["never", "always"] as const) {
+      const out = new HpackEncoder({ ...noIndex, huffman }).encode(list);
+      assert.deepEqual(new HpackDecoder().decode(out), list);
+    }
+    assert.equal(toHex(new HpackEncoder(noIndex).encode(list)), toHex(first));
+  });
+});
