@@ -106,8 +106,11 @@ export interface TlsClientConfig {
 export interface Tls {
   /** Terminates TLS on an accepted connection; `preread` are bytes already consumed by detection (the ClientHello). */
   accept(conn: Conn, cfg: TlsServerConfig, preread?: Uint8Array): Promise<Conn>;
-  /** Originates TLS on a new connection to addr, or over an existing connection. */
-  connect(target: Conn | Addr, cfg: TlsClientConfig): Promise<Conn>;
+  /**
+   * Originates TLS on a new connection to addr (`opts` bound the whole connect and handshake; failures before the
+   * handshake are CONNECT_* codes), or over an existing connection.
+   */
+  connect(target: Conn | Addr, cfg: TlsClientConfig, opts?: ConnectOptions): Promise<Conn>;
 }
 
 export type CancelTimer = () => void;

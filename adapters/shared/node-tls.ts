@@ -2,8 +2,10 @@
 // (Deno's own TLS server cannot request client certificates; Bun's native TLS sockets are a later optimisation).
 import * as tls from "node:tls";
 import { MeshletError } from "../../core/errors.ts";
-import type { Addr, Conn, Tls, TlsClientConfig, TlsInfo, TlsServerConfig } from "../../core/ports.ts";
+import type { Socket } from "node:net";
+import type { Addr, Conn, ConnectOptions as PortConnectOptions, Tls, TlsClientConfig, TlsInfo, TlsServerConfig } from "../../core/ports.ts";
 import { connectError } from "./connect-errors.ts";
+import { guardConnect } from "./connect-guard.ts";
 import { connToDuplex } from "./conn-duplex.ts";
 import { SocketConn } from "./socket-conn.ts";
 
@@ -11,10 +13,11 @@ function tlsInfo(s: tls.TLSSocket, sni: string | undefined): TlsInfo {
   const info: TlsInfo = { authorized: s.authorized };
   if (typeof s.alpnProtocol === "string" && s.alpnProtocol !== "") info.alpn = s.alpnProtocol;
   if (sni !== undefined && sni !== "") info.sni = sni;
-  const peer = s.getPeerCertificate() as Partial<tls.PeerCertificate> | null;
-  if (peer?.raw !== undefined && peer.raw.byteLength > 0) {
-    info.peerCertificate = new Uint8Array(peer.raw.buffer, peer.raw.byteOffset, peer.raw.byteLength);
-  }
+  // getPeerX509Certificate() wraps the DER without converting the chain to JS objects as getPeerCertificate() does
+  // (a visible share of a handshake's CPU on Node); older layers lack it.
+  const x509 = typeof s.getPeerX509Certificate === "function" ? s.getPeerX509Certificate() : undefined;
+  const raw = x509?.raw ?? (s.getPeerCertificate() as Partial<tls.PeerCertificate> | null)?.raw;
+  if (raw !== undefined && raw.byteLength > 0) info.peerCertificate = new Uint8Array(raw.buffer, raw.byteOffset, raw.byteLength);
   return info;
 }
 
@@ -105,10 +108,61 @@ function connectOptionsFor(cfg: TlsClientConfig): ConnectOptions {
   return opts;
 }
 
+// Node's own TCP sockets (SocketConn over node:net) skip the JS stream: the TLS socket is made on the socket
+// itself, so TLS runs on its native handle (the stream layer cost ~13 % of a pooled mTLS proxy's CPU), and the
+// ClientHello bytes detection read are put back in front (node:tls reads what a socket has buffered). Made
+// directly, without a tls.Server, so that this code holds the TLS socket: a client that gives up mid-handshake
+// is seen ('end', 'close'), and the client certificate's verdict is read as tls.Server reads it (the handle's
+// verifyError(); Node-only internals, pinned by test/adapters/tls.cases.ts on Node).
+type NativeServerSocket = tls.TLSSocket & { servername?: string | false; _handle?: { verifyError?(): Error | null } };
+
+function acceptNative(
+  sock: Socket,
+  conn: Conn,
+  cfg: TlsServerConfig,
+  preread: Uint8Array | undefined,
+  resolve: (c: Conn) => void,
+  reject: (e: unknown) => void,
+): void {
+  if (preread !== undefined && preread.byteLength > 0) sock.unshift(preread);
+  const setup = serverSetup(cfg);
+  const opts: tls.TLSSocketOptions & { allowHalfOpen?: boolean } = {
+    isServer: true,
+    secureContext: setup.ctx,
+    requestCert: cfg.requestCert ?? false,
+    rejectUnauthorized: false,
+  };
+  if (cfg.alpn !== undefined) opts.ALPNProtocols = cfg.alpn;
+  const s = new tls.TLSSocket(sock, opts) as NativeServerSocket;
+  let settled = false;
+  const fail = (err: unknown) => {
+    if (settled) return;
+    settled = true;
+    s.destroy();
+    reject(tlsFailed(err));
+  };
+  s.on("_tlsError", fail);
+  s.once("error", fail);
+  s.once("end", () => fail(new Error("the client closed the connection during the TLS handshake")));
+  s.once("close", () => fail(new Error("connection closed during the TLS handshake")));
+  s.once("secure", () => {
+    if (settled) return;
+    settled = true;
+    s.off("_tlsError", fail);
+    // As tls.Server's own handler does: a requested client certificate is verified by OpenSSL, its verdict is here.
+    const verifyError = cfg.requestCert ? s._handle?.verifyError?.() ?? null : null;
+    s.authorized = cfg.requestCert === true && verifyError === null && s.getPeerX509Certificate() !== undefined;
+    const sni = typeof s.servername === "string" ? s.servername : undefined;
+    resolve(new SocketConn(s, tlsInfo(s, sni), conn, false));
+  });
+}
+
 export function createNodeTls(): Tls {
   return {
     accept(conn: Conn, cfg: TlsServerConfig, preread?: Uint8Array): Promise<Conn> {
       return new Promise((resolve, reject) => {
+        const sock: Socket | undefined = conn instanceof SocketConn ? conn.detachSocket() : undefined;
+        if (sock !== undefined) return acceptNative(sock, conn, cfg, preread, resolve, reject);
         const srv = new AcceptServer(serverSetup(cfg));
         const stream = connToDuplex(conn, preread);
         let settled = false;
@@ -137,8 +191,9 @@ export function createNodeTls(): Tls {
       });
     },
 
-    connect(target: Conn | Addr, cfg: TlsClientConfig): Promise<Conn> {
-      return new Promise((resolve, reject) => {
+    connect(target: Conn | Addr, cfg: TlsClientConfig, guard?: PortConnectOptions): Promise<Conn> {
+      let cancel = () => {};
+      const attempt = new Promise<Conn>((resolve, reject) => {
         const opts: ConnectOptions = { ...connectOptionsFor(cfg) };
         const over = isConn(target) ? target : null;
         let connected = over !== null;
@@ -149,6 +204,7 @@ export function createNodeTls(): Tls {
           opts.port = addr.port;
         }
         const s = tls.connect(opts);
+        cancel = () => s.destroy();
         if (over === null) s.once("connect", () => {
           connected = true;
           s.setNoDelay(true);
@@ -171,6 +227,8 @@ export function createNodeTls(): Tls {
           resolve(over !== null ? new SocketConn(s, info, over, false) : new SocketConn(s, info, undefined, false));
         });
       });
+      if (guard === undefined || isConn(target)) return attempt;
+      return guardConnect(target, guard, attempt, () => cancel(), (late) => late.destroy());
     },
   };
 }

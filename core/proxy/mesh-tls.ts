@@ -2,10 +2,10 @@
 // handshakes after it present the new certificate), and dialing an endpoint: plaintext, or mTLS to a meshed
 // endpoint that must present exactly its configured SPIFFE ID.
 
-import { MeshletError } from "../errors.ts";
+import { isMeshletError, MeshletError } from "../errors.ts";
 import type { TlsCredentials } from "../identity/credentials.ts";
 import { peerSpiffeId } from "../identity/certificate-info.ts";
-import type { Clock, Conn, Net, Tls, TlsClientConfig, TlsServerConfig } from "../ports.ts";
+import type { Conn, Net, Tls, TlsClientConfig, TlsServerConfig } from "../ports.ts";
 import type { Endpoint } from "./backend.ts";
 
 /** ALPN offered to a meshed endpoint: what the pool will speak on the connection. */
@@ -59,34 +59,21 @@ export interface Dialer {
   dial(ep: Endpoint, alpn: DialAlpn, timeoutMs: number): Promise<Conn>;
 }
 
-export function createDialer(net: Net, tls: Tls, mesh: MeshTls, clock: Clock): Dialer {
+export function createDialer(net: Net, tls: Tls, mesh: MeshTls): Dialer {
   return {
     async dial(ep, alpn, timeoutMs) {
-      const startedAt = clock.now();
-      const raw = await net.connect(ep.addr, { timeoutMs });
       const expected = ep.identity;
-      if (expected === undefined) return raw;
+      if (expected === undefined) return net.connect(ep.addr, { timeoutMs });
       const cfg = mesh.client(alpn);
-      if (cfg === null) {
-        raw.destroy();
-        throw new MeshletError("TLS_FAILED", `no certificate yet to speak mTLS to ${ep.key}`);
-      }
-      // The connect timeout covers the handshake too.
-      const left = Math.max(1, timeoutMs - (clock.now() - startedAt));
-      let timedOut = false;
-      const cancel = clock.setTimer(left, () => {
-        timedOut = true;
-        raw.destroy();
-      });
+      if (cfg === null) throw new MeshletError("TLS_FAILED", `no certificate yet to speak mTLS to ${ep.key}`);
+      // TLS straight to the address (not over a Conn): runtimes then run it on their native socket. The connect
+      // timeout covers the handshake; failures before it keep their CONNECT_* codes.
       let conn: Conn;
       try {
-        conn = await tls.connect(raw, cfg);
+        conn = await tls.connect(ep.addr, cfg, { timeoutMs });
       } catch (err) {
-        raw.destroy();
-        if (timedOut) throw new MeshletError("CONNECT_TIMEOUT", `the TLS handshake with ${ep.key} timed out`);
-        throw new MeshletError("TLS_IDENTITY_MISMATCH", `${ep.key} did not prove identity ${expected}: ${(err as Error).message}`, { cause: err });
-      } finally {
-        cancel();
+        if (!isMeshletError(err, "TLS_FAILED")) throw err;
+        throw new MeshletError("TLS_IDENTITY_MISMATCH", `${ep.key} did not prove identity ${expected}: ${err.message}`, { cause: err });
       }
       const info = conn.tls;
       const cert = info?.peerCertificate;

@@ -73,7 +73,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     };
   };
   const mesh = new MeshTls();
-  const dialer = createDialer(rt.net, rt.tls, mesh, rt.clock);
+  const dialer = createDialer(rt.net, rt.tls, mesh);
   const pools: Record<Direction, Pools> = {
     outbound: new Pools(dialer, rt.clock, config.pool, opts.metrics, "outbound", http2),
     inbound: new Pools(dialer, rt.clock, config.pool, opts.metrics, "inbound", http2),
