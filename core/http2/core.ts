@@ -8,7 +8,7 @@ import type { CancelTimer, Clock, Conn } from "../ports.ts";
 import { DEFAULT_INITIAL_WINDOW, ErrorCode, Flag, FRAME_HEADER_SIZE, FrameType, MAX_WINDOW } from "./frames/constants.ts";
 import { type FieldBlockType, FrameReader } from "./frames/reader.ts";
 import type { Frame, Http2Error } from "./frames/types.ts";
-import { encodeGoaway } from "./frames/writer.ts";
+import { encodeGoaway, putFrameHeader } from "./frames/writer.ts";
 import { HpackDecoder, HpackEncoder } from "./hpack/mod.ts";
 import { Http2ConnectionError, type Http2ConnectionHandlers, type Http2Options } from "./connection-types.ts";
 import { ClosedIds } from "./closed-ids.ts";
@@ -405,19 +405,6 @@ export abstract class ConnectionCore implements SchedulerHost {
     const w = this.local.initialWindowSize;
     return this.localAcked ? w : Math.max(w, DEFAULT_INITIAL_WINDOW);
   }
-}
-
-/** A 9-octet frame header at buf[o]. */
-function putFrameHeader(buf: Uint8Array, o: number, length: number, type: number, flags: number, streamId: number): void {
-  buf[o] = length >>> 16;
-  buf[o + 1] = (length >>> 8) & 0xff;
-  buf[o + 2] = length & 0xff;
-  buf[o + 3] = type;
-  buf[o + 4] = flags;
-  buf[o + 5] = streamId >>> 24;
-  buf[o + 6] = (streamId >>> 16) & 0xff;
-  buf[o + 7] = (streamId >>> 8) & 0xff;
-  buf[o + 8] = streamId & 0xff;
 }
 
 const STATUS_TEXT: string[] = [];

@@ -11,6 +11,7 @@
 // to a bigger one, and a slab grown past the default is let go after its flush.
 
 import type { Conn } from "../ports.ts";
+import { putFrameHeader } from "./frames/writer.ts";
 
 /** Chunks at least this big are written as they are, after what is queued. */
 const PASS_THROUGH_BYTES = 16 * 1024;
@@ -109,17 +110,9 @@ export class Output {
   /** Writes a 9-octet frame header (arguments already valid: length < 2^24, streamId < 2^31). */
   frameHeader(length: number, type: number, flags: number, streamId: number): void {
     if (this.dead) return;
-    const buf = this.room(9);
+    const buf = this.room(9); // may start a new buffer: read pos after it
     const o = this.pos;
-    buf[o] = length >>> 16;
-    buf[o + 1] = (length >>> 8) & 0xff;
-    buf[o + 2] = length & 0xff;
-    buf[o + 3] = type;
-    buf[o + 4] = flags;
-    buf[o + 5] = streamId >>> 24;
-    buf[o + 6] = (streamId >>> 16) & 0xff;
-    buf[o + 7] = (streamId >>> 8) & 0xff;
-    buf[o + 8] = streamId & 0xff;
+    putFrameHeader(buf, o, length, type, flags, streamId);
     this.pos = o + 9;
     this.queued();
   }

@@ -205,12 +205,20 @@ function putHeader(out: Uint8Array, o: number, length: number, type: number, fla
     throw new RangeError(`http2: frame payload of ${length} octets exceeds 2^24-1`);
   }
   checkStreamId(streamId);
+  putFrameHeader(out, o, length, type, flags, streamId);
+}
+
+/** A 9-octet frame header at out[o], unchecked (the hot path passes values it already knows are valid). */
+export function putFrameHeader(out: Uint8Array, o: number, length: number, type: number, flags: number, streamId: number): void {
   out[o] = length >>> 16;
   out[o + 1] = (length >>> 8) & 0xff;
   out[o + 2] = length & 0xff;
   out[o + 3] = type;
   out[o + 4] = flags;
-  putU32(out, o + 5, streamId);
+  out[o + 5] = streamId >>> 24;
+  out[o + 6] = (streamId >>> 16) & 0xff;
+  out[o + 7] = (streamId >>> 8) & 0xff;
+  out[o + 8] = streamId & 0xff;
 }
 
 function putPriority(out: Uint8Array, o: number, p: PriorityFields): void {
