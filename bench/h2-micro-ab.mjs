@@ -14,6 +14,7 @@
 import { execFileSync } from "node:child_process";
 import { resolve, dirname } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median } from "./stats.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const o = { a: "", b: resolve(root, "core"), rounds: 7, runtimes: "node,bun", sets: "get,grpc", cpu: "1", n: "50000", segments: "5", warmup: "30000", alloc: false };
@@ -44,11 +45,6 @@ function once(runtime, set, core, extra = []) {
   return JSON.parse(out.trim().split("\n").pop());
 }
 
-const med = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 const f2 = (x) => x.toFixed(2);
 
 const results = [];
@@ -72,9 +68,9 @@ for (const runtime of o.runtimes.split(",")) {
       runtime,
       set,
       rounds: A.length,
-      a: { median: med(A), min: Math.min(...A), max: Math.max(...A) },
-      b: { median: med(B), min: Math.min(...B), max: Math.max(...B) },
-      ratio: { median: med(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+      a: { median: median(A), min: Math.min(...A), max: Math.max(...A) },
+      b: { median: median(B), min: Math.min(...B), max: Math.max(...B) },
+      ratio: { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
     };
     results.push(row);
     console.log(

@@ -11,6 +11,7 @@ import { promisify } from "node:util";
 const run = promisify(execFile);
 import { writeFileSync, readFileSync } from "node:fs";
 import http from "node:http";
+import { median } from "./stats.mjs";
 const [BASE, C] = process.argv.slice(2);
 if (!BASE || !C) throw new Error("usage: node bench/mtls-ab-node.mjs BASEDIR CERTDIR");
 const trees = { base: BASE, tree: new URL("..", import.meta.url).pathname.replace(/\/$/, "") };
@@ -47,7 +48,6 @@ async function round(dir) {
 }
 const res = { base: [], tree: [] };
 for (let i = 0; i < 4; i++) for (const k of i % 2 ? ["tree", "base"] : ["base", "tree"]) { const r = await round(trees[k]); res[k].push(r); console.log(k, JSON.stringify(r)); }
-const med = (a) => { const s = [...a].sort((x, y) => x - y); return (s[(s.length - 1) >> 1] + s[s.length >> 1]) / 2; };
-for (const k of ["base", "tree"]) console.log(k, "median rps", med(res[k].map((r) => r.rps)).toFixed(0), "cpu us/req", med(res[k].map((r) => r.cpuUs)).toFixed(1));
-console.log("ratio tree/base rps", (med(res.tree.map((r) => r.rps)) / med(res.base.map((r) => r.rps))).toFixed(2), "cpu", (med(res.tree.map((r) => r.cpuUs)) / med(res.base.map((r) => r.cpuUs))).toFixed(2));
+for (const k of ["base", "tree"]) console.log(k, "median rps", median(res[k].map((r) => r.rps)).toFixed(0), "cpu us/req", median(res[k].map((r) => r.cpuUs)).toFixed(1));
+console.log("ratio tree/base rps", (median(res.tree.map((r) => r.rps)) / median(res.base.map((r) => r.rps))).toFixed(2), "cpu", (median(res.tree.map((r) => r.cpuUs)) / median(res.base.map((r) => r.cpuUs))).toFixed(2));
 process.exit(0);

@@ -11,6 +11,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
+import { median } from "./stats.mjs";
 
 const root = resolve(dirname(fileURLToPath(import.meta.url)), "..");
 const o = { base: "HEAD", rounds: "7", runtimes: "node,bun,deno", cpu: "1", n: "400", warmup: "100", concurrency: "1,16" };
@@ -38,11 +39,6 @@ function once(runtime, tls) {
   return JSON.parse(out.trim().split("\n").pop());
 }
 
-const med = (xs) => {
-  const s = [...xs].sort((x, y) => x - y);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m] : (s[m - 1] + s[m]) / 2;
-};
 
 try {
   const levels = o.concurrency.split(",").map((c) => `c${c}`);
@@ -56,10 +52,10 @@ try {
     }
     for (const lv of levels) {
       const pick = (which, k) => runs[which].map((x) => x[lv][k]);
-      const ratio = (k) => med(runs.tree.map((x, i) => x[lv][k] / runs.base[i][lv][k]));
+      const ratio = (k) => median(runs.tree.map((x, i) => x[lv][k] / runs.base[i][lv][k]));
       console.log(
-        [runtime.padEnd(7), lv.padEnd(5), med(pick("base", "rate")).toFixed(0).padStart(11), med(pick("tree", "rate")).toFixed(0).padStart(11),
-          ratio("rate").toFixed(2).padStart(12), med(pick("base", "cpuUs")).toFixed(0).padStart(13), med(pick("tree", "cpuUs")).toFixed(0).padStart(13),
+        [runtime.padEnd(7), lv.padEnd(5), median(pick("base", "rate")).toFixed(0).padStart(11), median(pick("tree", "rate")).toFixed(0).padStart(11),
+          ratio("rate").toFixed(2).padStart(12), median(pick("base", "cpuUs")).toFixed(0).padStart(13), median(pick("tree", "cpuUs")).toFixed(0).padStart(13),
           ratio("cpuUs").toFixed(2).padStart(11)].join(" "),
       );
     }

@@ -19,10 +19,6 @@ export class MeshTls {
   private serverCfg: TlsServerConfig | null = null;
   private readonly clientCfgs = new Map<DialAlpn, TlsClientConfig>();
 
-  get credentials(): TlsCredentials | null {
-    return this.creds;
-  }
-
   /** Installs new credentials (or none); connections already open keep theirs. */
   set(c: TlsCredentials | null): void {
     this.creds = c;

@@ -3,7 +3,7 @@
 
 import type { MeshletConfig } from "../config/types.ts";
 import type { Addr, Listener, Runtime } from "../ports.ts";
-import type { AccessLogRecord, Direction, ProxyMetrics } from "../telemetry/types.ts";
+import type { AccessLogRecord, Direction, PeerTag, ProxyMetrics } from "../telemetry/types.ts";
 import { acceptConnection, type ListenerBehaviour } from "./accept.ts";
 import type { MatchRequest } from "../routing/match.ts";
 import type { HttpContext, Resolution, Tracked } from "./context.ts";
@@ -80,6 +80,21 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
   };
   let inboundAuthz: InboundAuthz | null = config.inbound ? compileInboundAuthz(config.inbound.authorization) : null;
   const plainUpstream = { outbound: opts.metrics.peerTag("outbound", "no_identity", ""), inbound: opts.metrics.peerTag("inbound", "no_identity", "") };
+  // A meshed endpoint's labels, looked up once per endpoint object (a config update makes new ones), not per request.
+  const meshedTags = new WeakMap<Endpoint, PeerTag>();
+  const endpointTag = (direction: Direction, ep: Endpoint): PeerTag => {
+    if (ep.identity === undefined) return plainUpstream[direction];
+    let tag = meshedTags.get(ep);
+    if (tag === undefined) meshedTags.set(ep, (tag = opts.metrics.peerTag(direction, "true", ep.identity)));
+    return tag;
+  };
+  /** The inbound app as an endpoint, made once per config. */
+  const appEndpointOf = (c: MeshletConfig): Endpoint | undefined => {
+    if (!c.inbound) return undefined;
+    const key = endpointKey(c.inbound.app);
+    return { addr: c.inbound.app, key, pool: key };
+  };
+  let appEndpoint = appEndpointOf(config);
 
   const httpContext = (direction: Direction, resolve: (req: MatchRequest) => Resolution): HttpContext => ({
     direction,
@@ -102,7 +117,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     draining: () => draining,
     track,
     authz: () => (direction === "inbound" ? inboundAuthz : null),
-    endpointTag: (ep) => (ep.identity === undefined ? plainUpstream[direction] : opts.metrics.peerTag(direction, "true", ep.identity)),
+    endpointTag: (ep) => endpointTag(direction, ep),
   });
 
   const outboundResolve = (req: MatchRequest): Resolution => {
@@ -111,10 +126,9 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
     return { kind: "route", hit, backend: backendByName };
   };
   const inboundResolve = (): Resolution => {
-    const app = config.inbound?.app;
+    const app = appEndpoint;
     if (!app) return { kind: "error", status: 503, code: "no-app", message: "no inbound application configured" };
-    const key = endpointKey(app);
-    return { kind: "endpoint", endpoint: { addr: app, key, pool: key } };
+    return { kind: "endpoint", endpoint: app };
   };
   const serviceResolve = (name: string) => (req: MatchRequest): Resolution => {
     const hit = routes.route(name, req);
@@ -197,12 +211,7 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
           `${inb.host}:${inb.port}`,
           httpContext("inbound", inboundResolve),
           () => config.inbound?.protocol ?? "detect",
-          () => {
-            const app = config.inbound?.app;
-            if (!app) return undefined;
-            const key = endpointKey(app);
-            return { addr: app, key, pool: key };
-          },
+          () => appEndpoint,
           true,
         ));
       }
@@ -226,9 +235,10 @@ export function createProxy(rt: Runtime, initial: MeshletConfig, opts: ProxyOpti
       if (listenersChanged) opts.log("warn", "listener addresses changed in the config; they apply on restart");
       config = next;
       inboundAuthz = next.inbound ? compileInboundAuthz(next.inbound.authorization) : null;
+      appEndpoint = appEndpointOf(next);
       routes = new TrafficTable(next, routes, { random, now: rt.clock.now(), metrics: opts.metrics });
       const live = routes.endpointKeys();
-      if (next.inbound) live.add(endpointKey(next.inbound.app));
+      if (appEndpoint) live.add(appEndpoint.pool);
       pools.outbound.update(next.pool, live);
       pools.inbound.update(next.pool, live);
     },
